@@ -1,0 +1,58 @@
+"""Training options shared by ``train`` and ``cv``, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clinnlp.training.train import TrainConfig
+
+Base = Annotated[
+    Path | None,
+    typer.Option(help="Encoder or clinnlp model folder to start from [default: packaged all-MiniLM-L6-v2]."),
+]
+Epochs = Annotated[int, typer.Option(min=1, help="Maximum training epochs.")]
+LearningRate = Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate (AdamW).")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Sentences or windows per optimiser step.")]
+Seed = Annotated[int, typer.Option(help="Random seed.")]
+DevFraction = Annotated[
+    float, typer.Option(min=0.0, max=0.5, help="Share held out for early stopping when no --dev is given.")
+]
+Patience = Annotated[int, typer.Option(min=1, help="Epochs without dev improvement before stopping.")]
+MaxSteps = Annotated[int | None, typer.Option(min=1, help="Stop after this many optimiser steps.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+Precision = Annotated[str, typer.Option(help="auto (bf16 where fast), bf16 or fp32.")]
+Labels = Annotated[
+    str | None, typer.Option(help="Comma-separated entity labels to learn [default: all in the corpus].")
+]
+
+
+def train_config(
+    base: Path | None,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    dev_fraction: float,
+    patience: int,
+    max_steps: int | None,
+    device: str,
+    precision: str,
+    labels: str | None,
+) -> TrainConfig:
+    """A :class:`TrainConfig` from the shared options."""
+    return TrainConfig(
+        base=str(base) if base else None,
+        labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        dev_fraction=dev_fraction,
+        patience=patience,
+        max_steps=max_steps,
+        device=device,
+        precision=precision,
+    )

@@ -1,0 +1,105 @@
+"""Every clinnlp error class and message, in one place.
+
+Messages name the file, line or offset, what was expected and what was found, and never quote
+document text (it may be patient text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ClinnlpError(Exception):
+    """Base class of every error clinnlp raises on purpose; the CLI turns it into exit code 1."""
+
+
+class InputError(ClinnlpError):
+    """A file or record that cannot be read as what it claims to be.
+
+    Args:
+        path: the file at fault.
+        message: what was expected and what was found (no document text).
+        line: 1-based line number, where one applies.
+    """
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ModelError(ClinnlpError):
+    """A model folder that is missing, incomplete or unsafe to load."""
+
+
+class ConfigError(ClinnlpError):
+    """An option or configuration value that cannot work."""
+
+
+class CorpusError(ClinnlpError):
+    """A corpus that is absent or whose files do not match their expected checksums."""
+
+
+# Reusable message templates, so the same fault reads the same everywhere.
+E_EMPTY = "the file is empty; expected {what}"
+E_ENCODING = "not valid UTF-8 at byte {offset}; re-encode the file as UTF-8"
+E_BINARY = "looks binary (NUL byte at {offset}); expected plain text"
+E_TOO_LARGE = "is {size} bytes, over the limit of {limit} bytes; raise the limit or split the file"
+E_SPAN = "span {start}-{end} is outside the text (length {length})"
+E_SPAN_TEXT = (
+    "span {start}-{end} of {ident} does not match the text file "
+    "(annotation and text differ there: {n_ann} vs {n_txt} characters); "
+    "the .txt and .ann may be out of sync"
+)
+
+# Corpus readers and writers (clinnlp.readers). Found values are described by kind and count,
+# never quoted: a malformed line may hold document text in any field.
+E_NOT_FOUND = "does not exist; expected {what}"
+E_FIELDS = "expected {expected}; found {found} field(s)"
+E_FORMAT_UNKNOWN = (
+    "the corpus format cannot be guessed from the path; expected a BRAT folder (.ann + .txt), "
+    "an ADE-Corpus-V2 folder (DRUG-AE.rel), .jsonl, .conll/.bio or .PubTator.txt; "
+    "name the format ({formats})"
+)
+E_FORMAT_NAME = "unknown corpus format {name!r}; expected one of {formats}"
+E_FORMAT_READ_ONLY = "format {name!r} can be read but not written; write one of {formats}"
+E_OUTPUT_EXISTS = "{path} exists; pass --force to overwrite it, or choose another output"
+E_ADE_PMID = "expected a numeric PMID in the first field"
+E_ADE_OFFSETS = "expected integer begin/end offsets in fields 4, 5, 7 and 8"
+E_ADE_SPAN_LENGTH = (
+    "the span in field {field} is {length} characters long but its offsets {start}-{end} "
+    "cover {width}; expected end - begin to equal the span length"
+)
+E_ADE_NO_OFFSET = (
+    "no sentence offset puts both spans of this row (and those of earlier rows of the same "
+    "sentence, PMID {pmid}) on their text; expected offsets into the whole PubMed abstract"
+)
+E_ADE_DOSE_ORPHAN = (
+    "the sentence of this Dose row has no row in DRUG-AE.rel; expected every DRUG-DOSE.rel "
+    "sentence to occur there"
+)
+E_ADE_NEG = "expected 'PMID NEG sentence' (a numeric PMID, the word NEG, a sentence)"
+E_ANN_ID = (
+    "the annotation id is malformed; expected T, R, E, A, M or N followed by digits, "
+    "or # for a note"
+)
+E_ANN_OFFSETS = "expected integer 'start end' offsets (fragments separated by ';') after the label"
+E_ANN_REF = "refers to {ident}, which no earlier T or R line defines"
+E_ANN_DUPLICATE = "id {ident} is defined twice"
+E_NO_TXT = "has no text file {txt}; expected each .ann beside a .txt of the same name"
+E_JSONL_JSON = "is not valid JSON ({reason}); expected one Document.to_dict() object a line"
+E_JSONL_KEY = "misses key {key!r}; expected a Document.to_dict() object (id, text, entities...)"
+E_DOCUMENT = "document {doc_id} is inconsistent: {problems}"
+E_CONLL_TAG = "expected a tag O, B-<label> or I-<label> in the last column"
+E_PUBTATOR_HEADER = "expected '{pmid}|{kind}|...' ({what}) at this line"
+E_PUBTATOR_MENTION = "{ident} span {start}-{end} does not match the title + abstract text there"
+E_CORPUS_MISSING = (
+    "corpus {name}: {path} is missing; expected the corpus files under {source} "
+    "(run `make corpora CORPORA_SRC=/path/to/corpora` with the folder holding {name}/)"
+)
+E_CORPUS_CHECKSUM = (
+    "corpus {name}: {path} has sha256 {found}, expected {expected}; the copy differs from the "
+    "one this project was checked against (re-download it or update corpora/checksums.json)"
+)
