@@ -60,7 +60,7 @@ E_NOT_FOUND = "does not exist; expected {what}"
 E_FIELDS = "expected {expected}; found {found} field(s)"
 E_FORMAT_UNKNOWN = (
     "the corpus format cannot be guessed from the path; expected a BRAT folder (.ann + .txt), "
-    "an ADE-Corpus-V2 folder (DRUG-AE.rel), .jsonl, .conll/.bio or .PubTator.txt; "
+    "an ADE-Corpus-V2 folder (DRUG-AE.rel), .jsonl, .conll/.bio, .PubTator.txt or .txt files; "
     "name the format ({formats})"
 )
 E_FORMAT_NAME = "unknown corpus format {name!r}; expected one of {formats}"
@@ -102,4 +102,36 @@ E_CORPUS_MISSING = (
 E_CORPUS_CHECKSUM = (
     "corpus {name}: {path} has sha256 {found}, expected {expected}; the copy differs from the "
     "one this project was checked against (re-download it or update corpora/checksums.json)"
+)
+E_INT_OFFSETS = "expected integer start and end offsets in {where}"
+E_PUBTATOR_PMID = "expected PMID {pmid} in the first field, as on this document's title line"
+E_NAME_CLASH = "documents {first} and {second} both map to this file name; give them distinct ids"
+
+
+# --- evaluation and folds (clinnlp.training.evaluate, clinnlp.training.folds) ---
+
+
+class EvaluationError(ClinnlpError):
+    """Gold and predicted corpora that cannot be scored against each other."""
+
+
+E_EVAL_UNKNOWN_DOC = (
+    "{count} predicted document(s) are not in the gold corpus, e.g. id {doc_id}; expected "
+    "predictions for the gold corpus's own documents (they are matched by id)"
+)
+E_EVAL_DUPLICATE_DOC = "document id {doc_id} occurs twice in the {side} corpus; expected unique ids"
+E_EVAL_TEXT = (
+    "document {doc_id}: the predicted text differs from the gold text ({n_pred} vs {n_gold} "
+    "characters), so their offsets cannot be compared; predict on the gold texts as they are"
+)
+E_EVAL_RELATION_ARG = (
+    "document {doc_id} ({side}): relation {rel} refers to entity {arg}, which the document "
+    "does not have"
+)
+E_FOLDS_LENGTHS = "got {n_ids} document ids but {n_groups} groups; expected one group per document"
+E_FOLDS_K = "cannot make {k} folds from {n_groups} group(s); expected 2 <= k <= number of groups"
+E_FOLDS_DUPLICATE = "document id {doc_id} occurs twice; expected unique document ids"
+E_FOLDS_NO_PMID = (
+    "document {doc_id} has no metadata['pmid']; PMID-grouped folds need it on every document "
+    "(read the corpus with clinnlp.readers.ade, or set it)"
 )

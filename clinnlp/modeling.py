@@ -220,9 +220,18 @@ class Tagger:
                     out[i] = logp[row, 1 : len(chunks[i]) + 1]
         return out
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[SpanPrediction]]:
+    def predict(
+        self, texts: Sequence[str], batch_size: int = 32, constrained: bool = True
+    ) -> list[list[SpanPrediction]]:
         """Tag each text; texts longer than the model's window go through overlapping windows,
-        each token read from the window where it has the most context."""
+        each token read from the window where it has the most context.
+
+        Args:
+            texts: the texts, any length.
+            batch_size: windows per forward pass (windows are sorted by length first).
+            constrained: decode with the BIO grammar (Viterbi); ``False`` takes each word's
+                most probable tag on its own.
+        """
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
         chunks = [e.ids[s:t] for e, plan in zip(encoded, plans) for s, t in plan]
@@ -236,7 +245,7 @@ class Tagger:
             owner = window_owner(len(enc.ids), plan)
             firsts = enc.first_subwords()
             rows = np.stack([per_window[owner[t]][t - plan[owner[t]][0]] for t in firsts])
-            path = viterbi(rows, self.tags)
+            path = viterbi(rows, self.tags) if constrained else rows.argmax(axis=1).tolist()
             probs = np.exp(rows[np.arange(len(path)), path])
             results.append(decode_bio(enc.words, path, self.tags, probs.tolist()))
         return results

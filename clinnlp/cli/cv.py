@@ -23,6 +23,9 @@ def cv_cli(
         str | None, typer.Option(help="Comma-separated fold indices to run [default: all].")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results here.")] = None,
+    save_models: Annotated[
+        Path | None, typer.Option(help="Keep each fold's model in this folder (fold-N).")
+    ] = None,
     base: o.Base = None,
     epochs: o.Epochs = 8,
     lr: o.LearningRate = 1e-4,
@@ -39,12 +42,13 @@ def cv_cli(
     from clinnlp.training.cv import cross_validate, format_cv
 
     cfg = o.train_config(base, epochs, lr, batch_size, seed, dev_fraction, patience, max_steps,
-                         device, precision, None)
+                         device, precision, "Drug,Adverse-Effect")
     docs = list(read_ade(corpus, remove_overlapping=True))
     run = [int(f) for f in folds.split(",")] if folds else None
     result = cross_validate(
         docs, cfg, k=k, folds=run,
         on_fold=lambda r: typer.echo(json.dumps({"fold": r["fold"], **r["scores"]})),
+        save_dir=save_models,
     )
     typer.echo(format_cv(result))
     if json_out:

@@ -25,6 +25,7 @@ from clinnlp.errors import (
     E_NOT_FOUND,
     InputError,
 )
+from clinnlp.readers._util import numbered_lines
 from clinnlp.readers.textfile import read_text
 from clinnlp.schema import Document, Entity, Relation
 
@@ -72,7 +73,7 @@ def read_ade(
     * relations ``ADE`` (head Drug, tail Adverse-Effect) and ``Dose`` (head Drug, tail Dose);
       ``DRUG-DOSE.rel`` rows join the sentence documents they belong to;
     * ``metadata``: ``pmid``, ``source`` (``DRUG-AE.rel``) and ``sentence_offset``, where the
-      sentence starts in the abstract.
+      sentence starts in the annotated document (``PMID\n\ntitle\n\nabstract``).
 
     Args:
         path: the corpus folder holding ``DRUG-AE.rel`` (and ``DRUG-DOSE.rel``,
@@ -131,10 +132,8 @@ def read_ade(
         yield from _read_negative(neg_path)
 
 
-def _read_rows(
-    path: Path, tail_label: str, relation: str
-) -> Iterator[tuple[str, str, _Row]]:
-    for number, line in enumerate(read_text(path, max_bytes=None).splitlines(), 1):
+def _read_rows(path: Path, tail_label: str, relation: str) -> Iterator[tuple[str, str, _Row]]:
+    for number, line in numbered_lines(read_text(path, max_bytes=None)):
         if not line.strip():
             continue
         fields = line.split("|")
@@ -211,7 +210,7 @@ def _build(sentence: _Sentence, doc_id: str) -> Document:
     if len(fits) > 1:
         row = sentence.rows[0]
         logger.warning(
-            "%s:%d: %d sentence offsets fit PMID %s; using the first",
+            "%s:%d: %d sentence offsets fit PMID %s; using the smallest",
             row.path,
             row.line,
             len(fits),
@@ -282,7 +281,7 @@ def drop_overlapping(doc: Document) -> int:
 def _read_negative(path: Path) -> Iterator[Document]:
     seen: set[str] = set()
     counts: dict[str, int] = {}
-    for number, line in enumerate(read_text(path, max_bytes=None).splitlines(), 1):
+    for number, line in numbered_lines(read_text(path, max_bytes=None)):
         if not line.strip():
             continue
         if line in seen:

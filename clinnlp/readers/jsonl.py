@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from clinnlp.errors import E_DOCUMENT, E_JSONL_JSON, E_JSONL_KEY, InputError
+from clinnlp.readers._util import numbered_lines
 from clinnlp.readers.textfile import read_text
 from clinnlp.schema import Document, validate
 
@@ -24,7 +25,7 @@ def read_jsonl(path: str | Path) -> Iterator[Document]:
     """
     path = Path(path)
     text = read_text(path, max_bytes=None, what="one JSON document a line")
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in numbered_lines(text):
         if not line.strip():
             continue
         try:

@@ -12,12 +12,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from clinnlp.schema import Document
-from clinnlp.training.train import TrainConfig, predict_documents, train
+from clinnlp.training.train import TrainConfig, predict_documents, save_model, train
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def cross_validate(
     k: int = 10,
     folds: Sequence[int] | None = None,
     on_fold: Callable[[dict[str, Any]], None] | None = None,
+    save_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train and test one model per fold.
 
@@ -50,6 +52,8 @@ def cross_validate(
         k: number of folds in the split.
         folds: which fold indices to run (all ``k`` when omitted), to run fewer.
         on_fold: called with each fold's result as soon as it is done.
+        save_dir: when given, each fold's model is saved to ``save_dir/fold-N`` (for
+            ablations that re-decode the same models).
 
     Returns:
         ``{"folds": [...], "mean": {...}, "std": {...}}`` of strict F1 scores, in percent
@@ -65,6 +69,8 @@ def cross_validate(
         started = time.perf_counter()
         tagger, metrics = train(rest, replace(config, seed=config.seed + f))
         pred = predict_documents(tagger, test)
+        if save_dir is not None:
+            save_model(tagger, Path(save_dir) / f"fold-{f}", fp16=False)
         result = {
             "fold": f,
             "test_documents": len(test),

@@ -1,0 +1,74 @@
+"""A short real-model run: the packaged MiniLM fine-tuned for a few steps on CPU."""
+
+import json
+
+import pytest
+
+from clinnlp.modeling import Tagger
+from clinnlp.schema import Document, Entity
+from clinnlp.training.train import TrainConfig, build_features, save_model, train
+
+SENTENCES = [
+    ("Severe hepatotoxicity developed after starting isoniazid.", [("Adverse-Effect", "hepatotoxicity"), ("Drug", "isoniazid")]),
+    ("She developed a rash on amoxicillin.", [("Adverse-Effect", "rash"), ("Drug", "amoxicillin")]),
+    ("Lithium toxicity presented as confusion.", [("Drug", "Lithium"), ("Adverse-Effect", "confusion")]),
+    ("Angioedema was attributed to lisinopril.", [("Adverse-Effect", "Angioedema"), ("Drug", "lisinopril")]),
+    ("Warfarin caused gastrointestinal bleeding.", [("Drug", "Warfarin"), ("Adverse-Effect", "gastrointestinal bleeding")]),
+    ("Hyperkalemia followed spironolactone therapy.", [("Adverse-Effect", "Hyperkalemia"), ("Drug", "spironolactone")]),
+]
+
+
+def make_doc(i: int, text: str, spans: list[tuple[str, str]]) -> Document:
+    ents = []
+    for j, (label, surface) in enumerate(spans, 1):
+        start = text.index(surface)
+        ents.append(Entity(f"T{j}", label, start, start + len(surface), surface))
+    return Document(f"d{i}", text, ents)
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[Document]:
+    return [make_doc(i, t, s) for i, (t, s) in enumerate(SENTENCES)]
+
+
+def test_train_features_label_first_subwords_only(docs):
+    from clinnlp.modeling import new_model
+
+    tagger = new_model(["Adverse-Effect", "Drug"])
+    rows, lost = build_features(tagger, docs[:1], window=256)
+    assert lost == 0
+    labelled = [tagger.tags[t] for t in rows[0]["labels"] if t != -100]
+    assert labelled.count("B-Drug") == 1 and labelled.count("B-Adverse-Effect") == 1
+    assert rows[0]["labels"][0] == -100 and rows[0]["labels"][-1] == -100
+    assert len(rows[0]["input_ids"]) == len(rows[0]["labels"])
+
+
+def test_train_long_documents_are_windowed(docs):
+    from clinnlp.modeling import new_model
+
+    tagger = new_model(["Adverse-Effect", "Drug"])
+    long_doc = Document("long", " ".join(d.text for d in docs) * 20)
+    rows, _ = build_features(tagger, [long_doc], window=64)
+    assert len(rows) > 1 and all(len(r["input_ids"]) <= 64 for r in rows)
+
+
+def test_train_save_load_and_tag_character_exact(docs, tmp_path):
+    cfg = TrainConfig(epochs=40, max_steps=36, lr=3e-4, batch_size=6, dev_fraction=0, warmup=0.05, seed=1)
+    tagger, metrics = train(docs, cfg)
+    assert metrics["history"][-1]["loss"] < metrics["history"][0]["loss"]
+    path = save_model(tagger, tmp_path / "model", card="# card\n")
+    meta = json.loads((path / "clinnlp.json").read_text())
+    assert meta["labels"] == ["Adverse-Effect", "Drug"] and meta["config"]["lr"] == 3e-4
+    assert (path / "model.safetensors").is_file() and not list(path.glob("*.bin"))
+
+    loaded = Tagger.load(path, device="cpu")
+    assert loaded.labels == ["Adverse-Effect", "Drug"]
+    texts = [d.text for d in docs] + ["Two weeks later the patient developed a rash on amoxicillin again."]
+    preds = loaded.predict(texts)
+    for text, spans in zip(texts, preds, strict=True):
+        for s in spans:
+            assert 0 <= s.start < s.end <= len(text)
+            assert text[s.start : s.end] == text[s.start : s.end].strip()
+            assert 0.0 <= s.confidence <= 1.0
+    found = {(s.label, texts[1][s.start : s.end]) for s in preds[1]}
+    assert ("Drug", "amoxicillin") in found
