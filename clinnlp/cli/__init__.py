@@ -5,7 +5,7 @@ from __future__ import annotations
 from clinnlp.cli._app import app
 
 # Each import registers its command on the app.
-from clinnlp.cli import convert, stats, evaluate  # noqa: E402,F401  isort: skip
+from clinnlp.cli import convert, cv, evaluate, stats, train  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def fold_scores(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str,
     """Strict F1 per label, micro, and the protocol's macro over Drug and Adverse-Effect."""
     from clinnlp.training.evaluate import evaluate
 
-    strict = evaluate(gold, pred)["entities"]["strict"]
+    strict = evaluate(gold, pred, labels=PROTOCOL_LABELS)["entities"]["strict"]
     scores = {label: float(v["f1"]) for label, v in strict["per_label"].items()}
     scores["micro"] = float(strict["micro"]["f1"])
     scores["macro"] = float(np.mean([scores.get(label, 0.0) for label in PROTOCOL_LABELS]))
