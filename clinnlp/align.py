@@ -94,9 +94,7 @@ def viterbi(log_probs: np.ndarray, tags: Sequence[str]) -> list[int]:
     n, k = log_probs.shape
     if n == 0:
         return []
-    banned = np.array(
-        [[0.0 if allowed_transition(a, b) else -np.inf for b in tags] for a in tags]
-    )
+    banned = np.array([[0.0 if allowed_transition(a, b) else -np.inf for b in tags] for a in tags])
     start = np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
     score = log_probs[0] + start
     back = np.empty((n, k), dtype=np.int64)

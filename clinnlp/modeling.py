@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from clinnlp.align import SpanPrediction, decode_bio, viterbi, window_owner, win
 from clinnlp.errors import ModelError
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,23 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars for one load, then restore them."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def check_model_dir(path: str | Path) -> Path:
@@ -116,7 +134,9 @@ def encode_texts(tokenizer: Any, texts: Sequence[str]) -> list[Encoded]:
     out = []
     for i in range(len(texts)):
         wids = batch.word_ids(i)
-        out.append(Encoded(batch["input_ids"][i], [tuple(o) for o in batch["offset_mapping"][i]], wids))
+        out.append(
+            Encoded(batch["input_ids"][i], [tuple(o) for o in batch["offset_mapping"][i]], wids)
+        )
     return out
 
 
@@ -168,12 +188,15 @@ class Tagger:
         meta_file = path / CLINNLP_FILE
         meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = AutoModelForTokenClassification.from_pretrained(
-                path, local_files_only=True, use_safetensors=True, dtype=torch.float32
-            )
+            with _quiet_transformers():
+                tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                model = AutoModelForTokenClassification.from_pretrained(
+                    path, local_files_only=True, use_safetensors=True, dtype=torch.float32
+                )
         except (OSError, ValueError) as err:
-            raise ModelError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from None
+            raise ModelError(
+                f"{path}: cannot load the model ({type(err).__name__}: {err})"
+            ) from None
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"{path}: a fast tokenizer (tokenizer.json) is required for offsets")
         return cls(model, tokenizer, meta, resolve_device(device), precision)
@@ -189,8 +212,9 @@ class Tagger:
             import copy
 
             model = copy.deepcopy(model).to("cpu", dtype=torch.float16)
-        model.save_pretrained(path, safe_serialization=True)
-        self.tokenizer.save_pretrained(path)
+        with _quiet_transformers():
+            model.save_pretrained(path, safe_serialization=True)
+            self.tokenizer.save_pretrained(path)
         meta = dict(self.meta, window=self.window + 2, stride=self.stride)
         (path / CLINNLP_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", "utf-8")
         return path
@@ -203,7 +227,9 @@ class Tagger:
         pad_id = self.tokenizer.pad_token_id or 0
         order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
         out: list[np.ndarray] = [np.empty(0)] * len(chunks)
-        autocast = torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.use_bf16)
+        autocast = torch.autocast(
+            self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.use_bf16
+        )
         with torch.inference_mode(), autocast:
             for b in range(0, len(order), batch_size):
                 idx = order[b : b + batch_size]
@@ -214,7 +240,9 @@ class Tagger:
                     seq = [cls_id, *chunks[i], sep_id]
                     ids[row, : len(seq)] = torch.tensor(seq)
                     mask[row, : len(seq)] = 1
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logits = self.model(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+                ).logits
                 logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
                 for row, i in enumerate(idx):
                     out[i] = logp[row, 1 : len(chunks[i]) + 1]
@@ -234,10 +262,10 @@ class Tagger:
         """
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
-        chunks = [e.ids[s:t] for e, plan in zip(encoded, plans) for s, t in plan]
+        chunks = [e.ids[s:t] for e, plan in zip(encoded, plans, strict=True) for s, t in plan]
         logps = iter(self._logits(chunks, batch_size))
-        results = []
-        for enc, plan in zip(encoded, plans):
+        results: list[list[SpanPrediction]] = []
+        for enc, plan in zip(encoded, plans, strict=True):
             per_window = [next(logps) for _ in plan]
             if not enc.ids:
                 results.append([])
@@ -273,15 +301,21 @@ def new_model(labels: Sequence[str], base: str | Path | None = None) -> Tagger:
     config.id2label = dict(enumerate(tags))
     config.label2id = {t: i for i, t in enumerate(tags)}
     config.num_labels = len(tags)
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = AutoModelForTokenClassification.from_pretrained(
-        base, config=config, local_files_only=True, use_safetensors=True,
-        ignore_mismatched_sizes=True, dtype=torch.float32,
-    )
-    if old_tags:
-        old = AutoModelForTokenClassification.from_pretrained(
-            base, local_files_only=True, use_safetensors=True, dtype=torch.float32
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        model = AutoModelForTokenClassification.from_pretrained(
+            base,
+            config=config,
+            local_files_only=True,
+            use_safetensors=True,
+            ignore_mismatched_sizes=True,
+            dtype=torch.float32,
         )
+    if old_tags:
+        with _quiet_transformers():
+            old = AutoModelForTokenClassification.from_pretrained(
+                base, local_files_only=True, use_safetensors=True, dtype=torch.float32
+            )
         with torch.no_grad():
             for tag, i in config.label2id.items():
                 if tag in old_tags:

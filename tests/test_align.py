@@ -38,11 +38,13 @@ def test_align_encode_bio_keeps_longest_of_overlapping_entities():
 
 
 def test_align_viterbi_never_starts_or_jumps_into_inside_tag():
-    probs = np.array([
-        [0.1, 0.05, 0.7, 0.1, 0.05],  # I-AE most likely, but cannot start a sequence
-        [0.1, 0.1, 0.1, 0.1, 0.6],  # I-Drug
-        [0.9, 0.025, 0.025, 0.025, 0.025],
-    ])
+    probs = np.array(
+        [
+            [0.1, 0.05, 0.7, 0.1, 0.05],  # I-AE most likely, but cannot start a sequence
+            [0.1, 0.1, 0.1, 0.1, 0.6],  # I-Drug
+            [0.9, 0.025, 0.025, 0.025, 0.025],
+        ]
+    )
     path = [TAGS[i] for i in viterbi(np.log(probs), TAGS)]
     assert path[0] != "I-AE"
     for prev, cur in zip(path, path[1:], strict=False):
@@ -50,7 +52,9 @@ def test_align_viterbi_never_starts_or_jumps_into_inside_tag():
 
 
 def test_align_viterbi_follows_argmax_when_it_is_legal():
-    probs = np.array([[0.1, 0.1, 0.1, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6], [0.8, 0.05, 0.05, 0.05, 0.05]])
+    probs = np.array(
+        [[0.1, 0.1, 0.1, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6], [0.8, 0.05, 0.05, 0.05, 0.05]]
+    )
     assert viterbi(np.log(probs), TAGS) == [3, 4, 0]
     assert viterbi(np.zeros((0, 5)), TAGS) == []
 

@@ -11,21 +11,29 @@ from clinnlp.training.train import TrainConfig
 
 Base = Annotated[
     Path | None,
-    typer.Option(help="Encoder or clinnlp model folder to start from [default: packaged all-MiniLM-L6-v2]."),
+    typer.Option(
+        help="Encoder or clinnlp model folder to start from [default: packaged all-MiniLM-L6-v2]."
+    ),
 ]
 Epochs = Annotated[int, typer.Option(min=1, help="Maximum training epochs.")]
 LearningRate = Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate (AdamW).")]
 BatchSize = Annotated[int, typer.Option(min=1, help="Sentences or windows per optimiser step.")]
 Seed = Annotated[int, typer.Option(help="Random seed.")]
 DevFraction = Annotated[
-    float, typer.Option(min=0.0, max=0.5, help="Share held out for early stopping when no --dev is given.")
+    float,
+    typer.Option(
+        min=0.0, max=0.5, help="Share held out for early stopping when no --dev is given."
+    ),
 ]
-Patience = Annotated[int, typer.Option(min=1, help="Epochs without dev improvement before stopping.")]
+Patience = Annotated[
+    int, typer.Option(min=1, help="Epochs without dev improvement before stopping.")
+]
 MaxSteps = Annotated[int | None, typer.Option(min=1, help="Stop after this many optimiser steps.")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
 Precision = Annotated[str, typer.Option(help="auto (bf16 where fast), bf16 or fp32.")]
 Labels = Annotated[
-    str | None, typer.Option(help="Comma-separated entity labels to learn [default: all in the corpus].")
+    str | None,
+    typer.Option(help="Comma-separated entity labels to learn [default: all in the corpus]."),
 ]
 
 

@@ -15,14 +15,16 @@ from clinnlp.cli._app import app, cli_errors
 @app.command("cv")
 @cli_errors
 def cv_cli(
-    corpus: Annotated[Path, typer.Argument(help="ADE-Corpus-V2 folder (see `make corpora`).")] = Path(
-        "corpora/data/ade_corpus_v2"
-    ),
+    corpus: Annotated[
+        Path, typer.Argument(help="ADE-Corpus-V2 folder (see `make corpora`).")
+    ] = Path("corpora/data/ade_corpus_v2"),
     k: Annotated[int, typer.Option("--k", min=2, help="Folds in the split.")] = 10,
     folds: Annotated[
         str | None, typer.Option(help="Comma-separated fold indices to run [default: all].")
     ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results here.")
+    ] = None,
     save_models: Annotated[
         Path | None, typer.Option(help="Keep each fold's model in this folder (fold-N).")
     ] = None,
@@ -41,12 +43,26 @@ def cv_cli(
     from clinnlp.readers.ade import read_ade
     from clinnlp.training.cv import cross_validate, format_cv
 
-    cfg = o.train_config(base, epochs, lr, batch_size, seed, dev_fraction, patience, max_steps,
-                         device, precision, "Drug,Adverse-Effect")
+    cfg = o.train_config(
+        base,
+        epochs,
+        lr,
+        batch_size,
+        seed,
+        dev_fraction,
+        patience,
+        max_steps,
+        device,
+        precision,
+        "Drug,Adverse-Effect",
+    )
     docs = list(read_ade(corpus, remove_overlapping=True))
     run = [int(f) for f in folds.split(",")] if folds else None
     result = cross_validate(
-        docs, cfg, k=k, folds=run,
+        docs,
+        cfg,
+        k=k,
+        folds=run,
         on_fold=lambda r: typer.echo(json.dumps({"fold": r["fold"], **r["scores"]})),
         save_dir=save_models,
     )

@@ -16,10 +16,16 @@ from clinnlp.errors import ConfigError
 @app.command("train")
 @cli_errors
 def train_cli(
-    corpus: Annotated[Path, typer.Argument(help="Training corpus: ADE folder, BRAT folder, .jsonl, .conll...")],
+    corpus: Annotated[
+        Path, typer.Argument(help="Training corpus: ADE folder, BRAT folder, .jsonl, .conll...")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model to.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="Corpus format [default: guessed].")] = None,
-    dev: Annotated[Path | None, typer.Option(help="Dev corpus for early stopping (same format).")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Corpus format [default: guessed].")
+    ] = None,
+    dev: Annotated[
+        Path | None, typer.Option(help="Dev corpus for early stopping (same format).")
+    ] = None,
     base: o.Base = None,
     epochs: o.Epochs = 8,
     lr: o.LearningRate = 1e-4,
@@ -40,8 +46,19 @@ def train_cli(
 
     if out.exists() and any(out.iterdir()) and not force:
         raise ConfigError(f"{out} exists and is not empty; pass --force to overwrite it")
-    cfg = o.train_config(base, epochs, lr, batch_size, seed, dev_fraction, patience, max_steps,
-                         device, precision, labels)
+    cfg = o.train_config(
+        base,
+        epochs,
+        lr,
+        batch_size,
+        seed,
+        dev_fraction,
+        patience,
+        max_steps,
+        device,
+        precision,
+        labels,
+    )
     docs = list(read(corpus, fmt))
     dev_docs = list(read(dev, fmt)) if dev else None
     tagger, metrics = train(docs, cfg, dev_docs, progress=lambda r: typer.echo(json.dumps(r)))

@@ -15,16 +15,18 @@ def model_card(meta: dict[str, Any]) -> str:
     cfg = meta.get("config", {})
     metrics = meta.get("metrics", {})
     history = metrics.get("history", [])
+    n_train, n_dev = metrics.get("train_documents", "?"), metrics.get("dev_documents", "?")
+    bf16 = "on" if metrics.get("bf16") else "off"
     lines = [
         "# clinnlp token-classification model",
         "",
         f"- **Labels**: {', '.join(meta.get('labels', []))}",
         f"- **Base encoder**: {cfg.get('base') or BASE_NOTE}",
         f"- **Training data**: {meta.get('corpus', 'not recorded')} "
-        f"({metrics.get('train_documents', '?')} training and {metrics.get('dev_documents', '?')} dev documents)",
-        f"- **Recipe**: {len(history)} epochs run of at most {cfg.get('epochs')}, lr {cfg.get('lr')}, "
-        f"batch {cfg.get('batch_size')}, window {cfg.get('window')} subwords, seed {cfg.get('seed')}, "
-        f"bf16 {'on' if metrics.get('bf16') else 'off'}, device {metrics.get('device')}, "
+        f"({n_train} training and {n_dev} dev documents)",
+        f"- **Recipe**: {len(history)} epochs run of at most {cfg.get('epochs')}, "
+        f"lr {cfg.get('lr')}, batch {cfg.get('batch_size')}, window {cfg.get('window')} "
+        f"subwords, seed {cfg.get('seed')}, bf16 {bf16}, device {metrics.get('device')}, "
         f"{metrics.get('seconds', '?')} s",
         f"- **Best dev strict micro-F1**: {_pct(metrics.get('best_dev_f1'))}",
     ]

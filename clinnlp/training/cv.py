@@ -62,16 +62,16 @@ def cross_validate(
     from clinnlp.training.folds import ade_folds
 
     assignment = ade_folds(docs, k=k)
-    results = []
+    results: list[dict[str, Any]] = []
     for f in folds if folds is not None else range(k):
-        test = [d for d, a in zip(docs, assignment) if a == f]
-        rest = [d for d, a in zip(docs, assignment) if a != f]
+        test = [d for d, a in zip(docs, assignment, strict=True) if a == f]
+        rest = [d for d, a in zip(docs, assignment, strict=True) if a != f]
         started = time.perf_counter()
         tagger, metrics = train(rest, replace(config, seed=config.seed + f))
         pred = predict_documents(tagger, test)
         if save_dir is not None:
             save_model(tagger, Path(save_dir) / f"fold-{f}", fp16=False)
-        result = {
+        result: dict[str, Any] = {
             "fold": f,
             "test_documents": len(test),
             "epochs": len(metrics["history"]),
@@ -101,6 +101,8 @@ def format_cv(result: dict[str, Any]) -> str:
         cells = " ".join(f"{100 * r['scores'].get(c, 0.0):>15.2f}" for c in cols)
         lines.append(f"{r['fold']:>6} {cells} {r['epochs']:>7} {r['seconds']:>8.0f}")
     lines.append("-" * len(head))
-    cells = " ".join(f"{100 * result['mean'][c]:>8.2f} ±{100 * result['std'][c]:>5.2f}" for c in cols)
+    cells = " ".join(
+        f"{100 * result['mean'][c]:>8.2f} ±{100 * result['std'][c]:>5.2f}" for c in cols
+    )
     lines.append(f"{'mean':>6} {cells}")
     return "\n".join(lines)

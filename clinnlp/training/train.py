@@ -54,7 +54,9 @@ def corpus_labels(docs: Sequence[Document]) -> list[str]:
     return sorted({e.label for d in docs for e in d.entities})
 
 
-def build_features(tagger: Tagger, docs: Sequence[Document], window: int) -> tuple[list[dict[str, list[int]]], int]:
+def build_features(
+    tagger: Tagger, docs: Sequence[Document], window: int
+) -> tuple[list[dict[str, list[int]]], int]:
     """Tokenize documents into model inputs: first subword of each word labelled, the rest
     ignored (-100). Long documents are cut into consecutive windows.
 
@@ -65,7 +67,7 @@ def build_features(tagger: Tagger, docs: Sequence[Document], window: int) -> tup
     tok = tagger.tokenizer
     tag_id = {t: i for i, t in enumerate(tagger.tags)}
     rows, lost = [], 0
-    for doc, enc in zip(docs, encode_texts(tok, [d.text for d in docs])):
+    for doc, enc in zip(docs, encode_texts(tok, [d.text for d in docs]), strict=True):
         if not enc.ids:
             continue
         ents = [(e.label, e.start, e.end) for e in doc.entities if f"B-{e.label}" in tag_id]
@@ -74,11 +76,17 @@ def build_features(tagger: Tagger, docs: Sequence[Document], window: int) -> tup
         labels = [-100] * len(enc.ids)
         for w, t in enumerate(enc.first_subwords()):
             labels[t] = tag_id[word_tags[w]]
-        for s, e in windows(len(enc.ids), window - 2, 0) if len(enc.ids) > window - 2 else [(0, len(enc.ids))]:
-            rows.append({
-                "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
-                "labels": [-100, *labels[s:e], -100],
-            })
+        for s, e in (
+            windows(len(enc.ids), window - 2, 0)
+            if len(enc.ids) > window - 2
+            else [(0, len(enc.ids))]
+        ):
+            rows.append(
+                {
+                    "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
+                    "labels": [-100, *labels[s:e], -100],
+                }
+            )
     return rows, lost
 
 
@@ -113,16 +121,26 @@ def _collate(rows: Any, idx: list[int], pad_id: int) -> dict[str, Any]:
 def to_entities(preds: Sequence[SpanPrediction], text: str) -> list[Entity]:
     """Predicted spans as schema entities with ``attributes["confidence"]``."""
     return [
-        Entity(f"T{i}", p.label, p.start, p.end, text[p.start : p.end], {"confidence": round(p.confidence, 4)})
+        Entity(
+            f"T{i}",
+            p.label,
+            p.start,
+            p.end,
+            text[p.start : p.end],
+            {"confidence": round(p.confidence, 4)},
+        )
         for i, p in enumerate(preds, 1)
     ]
 
 
-def predict_documents(tagger: Tagger, docs: Sequence[Document], batch_size: int = 64) -> list[Document]:
+def predict_documents(
+    tagger: Tagger, docs: Sequence[Document], batch_size: int = 64
+) -> list[Document]:
     """Copies of ``docs`` carrying the tagger's entities instead of theirs (no relations)."""
     preds = tagger.predict([d.text for d in docs], batch_size=batch_size)
     return [
-        Document(d.id, d.text, to_entities(p, d.text), [], dict(d.metadata)) for d, p in zip(docs, preds)
+        Document(d.id, d.text, to_entities(p, d.text), [], dict(d.metadata))
+        for d, p in zip(docs, preds, strict=True)
     ]
 
 
@@ -133,7 +151,9 @@ def strict_f1(gold: Sequence[Document], pred: Sequence[Document]) -> float:
     return float(evaluate(gold, pred)["entities"]["strict"]["micro"]["f1"])
 
 
-def split_dev(docs: Sequence[Document], fraction: float, seed: int) -> tuple[list[Document], list[Document]]:
+def split_dev(
+    docs: Sequence[Document], fraction: float, seed: int
+) -> tuple[list[Document], list[Document]]:
     """Hold out ``fraction`` of the documents, grouped by ``metadata["pmid"]`` when present."""
     groups: dict[str, list[Document]] = {}
     for d in docs:
@@ -197,11 +217,21 @@ def train(
     lengths = [len(r) for r in dataset["input_ids"]]
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    total = (
+        steps_per_epoch * cfg.epochs
+        if cfg.max_steps is None
+        else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    )
     no_decay = ("bias", "LayerNorm.weight")
     params = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": cfg.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
     optim = torch.optim.AdamW(params, lr=cfg.lr)
     warm = max(1, int(total * cfg.warmup))
@@ -218,7 +248,10 @@ def train(
         model.train()
         losses = []
         for idx in _batches(lengths, cfg.batch_size, rng):
-            batch = {k: v.to(device) for k, v in _collate(data, idx, tagger.tokenizer.pad_token_id or 0).items()}
+            batch = {
+                k: v.to(device)
+                for k, v in _collate(data, idx, tagger.tokenizer.pad_token_id or 0).items()
+            }
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16):
                 loss = model(**batch).loss
             loss.backward()
@@ -231,8 +264,12 @@ def train(
             if step >= total:
                 break
         model.eval()
-        record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses)), "steps": step,
-                                  "seconds": round(time.perf_counter() - started, 1)}
+        record: dict[str, Any] = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "steps": step,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         if dev:
             record["dev_f1"] = strict_f1(dev, predict_documents(tagger, dev))
             if record["dev_f1"] > best_f1:
@@ -259,11 +296,18 @@ def train(
         "device": device,
         "bf16": use_bf16,
     }
-    tagger.meta = {"config": asdict(cfg), "labels": labels, "metrics": metrics, "window": cfg.window}
+    tagger.meta = {
+        "config": asdict(cfg),
+        "labels": labels,
+        "metrics": metrics,
+        "window": cfg.window,
+    }
     return tagger, metrics
 
 
-def save_model(tagger: Tagger, path: str | Path, card: str | None = None, fp16: bool = True) -> Path:
+def save_model(
+    tagger: Tagger, path: str | Path, card: str | None = None, fp16: bool = True
+) -> Path:
     """Save the tagger and, when given, its model card (README.md) beside it."""
     path = tagger.save(path, fp16=fp16)
     if card:

@@ -9,12 +9,27 @@ from clinnlp.schema import Document, Entity
 from clinnlp.training.train import TrainConfig, build_features, save_model, train
 
 SENTENCES = [
-    ("Severe hepatotoxicity developed after starting isoniazid.", [("Adverse-Effect", "hepatotoxicity"), ("Drug", "isoniazid")]),
+    (
+        "Severe hepatotoxicity developed after starting isoniazid.",
+        [("Adverse-Effect", "hepatotoxicity"), ("Drug", "isoniazid")],
+    ),
     ("She developed a rash on amoxicillin.", [("Adverse-Effect", "rash"), ("Drug", "amoxicillin")]),
-    ("Lithium toxicity presented as confusion.", [("Drug", "Lithium"), ("Adverse-Effect", "confusion")]),
-    ("Angioedema was attributed to lisinopril.", [("Adverse-Effect", "Angioedema"), ("Drug", "lisinopril")]),
-    ("Warfarin caused gastrointestinal bleeding.", [("Drug", "Warfarin"), ("Adverse-Effect", "gastrointestinal bleeding")]),
-    ("Hyperkalemia followed spironolactone therapy.", [("Adverse-Effect", "Hyperkalemia"), ("Drug", "spironolactone")]),
+    (
+        "Lithium toxicity presented as confusion.",
+        [("Drug", "Lithium"), ("Adverse-Effect", "confusion")],
+    ),
+    (
+        "Angioedema was attributed to lisinopril.",
+        [("Adverse-Effect", "Angioedema"), ("Drug", "lisinopril")],
+    ),
+    (
+        "Warfarin caused gastrointestinal bleeding.",
+        [("Drug", "Warfarin"), ("Adverse-Effect", "gastrointestinal bleeding")],
+    ),
+    (
+        "Hyperkalemia followed spironolactone therapy.",
+        [("Adverse-Effect", "Hyperkalemia"), ("Drug", "spironolactone")],
+    ),
 ]
 
 
@@ -53,7 +68,9 @@ def test_train_long_documents_are_windowed(docs):
 
 
 def test_train_save_load_and_tag_character_exact(docs, tmp_path):
-    cfg = TrainConfig(epochs=40, max_steps=36, lr=3e-4, batch_size=6, dev_fraction=0, warmup=0.05, seed=1)
+    cfg = TrainConfig(
+        epochs=40, max_steps=36, lr=3e-4, batch_size=6, dev_fraction=0, warmup=0.05, seed=1
+    )
     tagger, metrics = train(docs, cfg)
     assert metrics["history"][-1]["loss"] < metrics["history"][0]["loss"]
     path = save_model(tagger, tmp_path / "model", card="# card\n")
@@ -63,7 +80,9 @@ def test_train_save_load_and_tag_character_exact(docs, tmp_path):
 
     loaded = Tagger.load(path, device="cpu")
     assert loaded.labels == ["Adverse-Effect", "Drug"]
-    texts = [d.text for d in docs] + ["Two weeks later the patient developed a rash on amoxicillin again."]
+    texts = [d.text for d in docs] + [
+        "Two weeks later the patient developed a rash on amoxicillin again."
+    ]
     preds = loaded.predict(texts)
     for text, spans in zip(texts, preds, strict=True):
         for s in spans:

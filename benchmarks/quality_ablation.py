@@ -1,0 +1,86 @@
+"""Inference-side ablations on the cross-validation fold models, side by side in one run.
+
+Re-decodes the models that `clinnlp cv --save-models DIR` kept, on their own test folds:
+constrained (Viterbi) vs argmax BIO decoding, weights stored in fp16 (as shipped) vs fp32,
+and bf16 vs fp32 inference. Prints strict F1 (percent) per variant and its difference to the
+reference (fp32 weights, fp32 inference, Viterbi).
+
+    python benchmarks/quality_ablation.py runs/cv-models [--folds 0,1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from clinnlp.modeling import Tagger
+from clinnlp.readers.ade import read_ade
+from clinnlp.training.cv import fold_scores
+from clinnlp.training.folds import ade_folds
+from clinnlp.training.train import predict_documents, to_entities
+
+VARIANTS = {
+    "reference: fp32 weights, fp32 inference, Viterbi": dict(
+        fp16=False, precision="fp32", constrained=True
+    ),
+    "argmax decoding": dict(fp16=False, precision="fp32", constrained=False),
+    "fp16 weights (as shipped)": dict(fp16=True, precision="fp32", constrained=True),
+    "bf16 inference": dict(fp16=False, precision="bf16", constrained=True),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "models", type=Path, help="folder with fold-N models from `clinnlp cv --save-models`"
+    )
+    parser.add_argument("--corpus", type=Path, default=Path("corpora/data/ade_corpus_v2"))
+    parser.add_argument("--folds", default=None, help="comma-separated folds [default: all saved]")
+    args = parser.parse_args()
+    docs = list(read_ade(args.corpus, remove_overlapping=True))
+    assignment = ade_folds(docs)
+    folds = (
+        [int(f) for f in args.folds.split(",")]
+        if args.folds
+        else sorted(int(p.name.split("-")[1]) for p in args.models.glob("fold-*"))
+    )
+    scores: dict[str, list[dict[str, float]]] = {name: [] for name in VARIANTS}
+    seconds: dict[str, float] = dict.fromkeys(VARIANTS, 0.0)
+    for f in folds:
+        test = [d for d, a in zip(docs, assignment, strict=True) if a == f]
+        for name, v in VARIANTS.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                path = args.models / f"fold-{f}"
+                if v["fp16"]:
+                    path = Tagger.load(path).save(Path(tmp) / "m", fp16=True)
+                tagger = Tagger.load(path, device="cpu", precision=str(v["precision"]))
+                started = time.perf_counter()
+                if v["constrained"]:
+                    pred = predict_documents(tagger, test)
+                else:
+                    spans = tagger.predict([d.text for d in test], batch_size=64, constrained=False)
+                    pred = [
+                        type(d)(d.id, d.text, to_entities(s, d.text))
+                        for d, s in zip(test, spans, strict=True)
+                    ]
+                seconds[name] += time.perf_counter() - started
+                scores[name].append(fold_scores(test, pred))
+    ref = next(iter(VARIANTS))
+    cols = ["Drug", "Adverse-Effect", "macro"]
+    print(f"Strict F1 (%) over {len(folds)} ADE folds {folds}; delta vs the reference in brackets")
+    print(f"{'variant':<52}" + "".join(f"{c:>22}" for c in cols) + f"{'predict s':>11}")
+    for name in VARIANTS:
+        cells = ""
+        for c in cols:
+            mean = 100 * np.mean([s[c] for s in scores[name]])
+            delta = mean - 100 * np.mean([s[c] for s in scores[ref]])
+            cells += f"{mean:>13.2f} ({delta:+.2f})"
+        print(f"{name:<52}{cells}{seconds[name]:>11.1f}")
+
+
+if __name__ == "__main__":
+    main()
