@@ -135,3 +135,29 @@ E_FOLDS_NO_PMID = (
     "document {doc_id} has no metadata['pmid']; PMID-grouped folds need it on every document "
     "(read the corpus with clinnlp.readers.ade, or set it)"
 )
+
+
+# --- batch annotation (clinnlp.annotate) ---
+E_ANNOTATE_FORMAT = "unknown output format {name!r}; expected one of {formats}"
+E_OUT_OTHER_RUN = (
+    "{path} holds the output of a different command or configuration (it differs in: {keys}); "
+    "pass --force to replace it, or choose another --out"
+)
+E_OUT_NOT_EMPTY = (
+    "{path} is not empty and holds no clinnlp annotate run; pass --force to write there "
+    "anyway, or choose an empty or new --out"
+)
+E_OUT_OVERLAP = (
+    "input {input} and the output folder {out} overlap; choose an --out outside the inputs"
+)
+E_COLUMN = "has no column {column!r} (found: {found}); name the right one with {option}"
+E_RECORD_ID = "record has no id in {column!r}; expected a non-empty id for every record"
+E_RECORD_TEXT = "field {column!r} is {found}; expected a string"
+E_DUPLICATE_ID = "document id already used by {first}; give every document a distinct id"
+E_OUT_ESCAPE = "the output file name of this id would leave the output folder {out}"
+E_RECORD_JSON = "line is not a JSON object ({reason}); expected one JSON object a line"
+E_OUT_DAMAGED = (
+    "{path} is shorter than the run log says ({found} < {expected} bytes): the output was "
+    "changed outside clinnlp; rerun with --force to start over"
+)
+E_CSV_ENCODING = "is not valid UTF-8 after line {line}; re-encode the file as UTF-8"

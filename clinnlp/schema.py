@@ -79,7 +79,12 @@ class Relation:
     attributes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "label": self.label, "head": self.head, "tail": self.tail}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "label": self.label,
+            "head": self.head,
+            "tail": self.tail,
+        }
         if self.attributes:
             data["attributes"] = dict(self.attributes)
         return data
@@ -153,7 +158,9 @@ def validate(doc: Document) -> list[str]:
             problems.append(f"duplicate entity id {ent.id}")
         ids.add(ent.id)
         if not 0 <= ent.start < ent.end <= len(doc.text):
-            problems.append(f"entity {ent.id} span {ent.start}-{ent.end} outside text of length {len(doc.text)}")
+            problems.append(
+                f"entity {ent.id} span {ent.start}-{ent.end} outside text of length {len(doc.text)}"
+            )
         elif doc.text[ent.start : ent.end] != ent.text:
             problems.append(f"entity {ent.id} text differs from text[{ent.start}:{ent.end}]")
     for rel in doc.relations:

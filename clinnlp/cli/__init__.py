@@ -5,7 +5,14 @@ from __future__ import annotations
 from clinnlp.cli._app import app
 
 # Each import registers its command on the app.
-from clinnlp.cli import convert, cv, evaluate, stats, train  # noqa: E402,F401  isort: skip
+from clinnlp.cli import (  # noqa: E402  isort: skip
+    annotate as annotate,
+    convert as convert,
+    cv as cv,
+    evaluate as evaluate,
+    stats as stats,
+    train as train,
+)
 
 
 def main() -> None:

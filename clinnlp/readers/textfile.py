@@ -10,7 +10,9 @@ from clinnlp.errors import E_BINARY, E_EMPTY, E_ENCODING, E_TOO_LARGE, InputErro
 MAX_DOCUMENT_BYTES = 5_000_000
 
 
-def read_text(path: str | Path, max_bytes: int | None = MAX_DOCUMENT_BYTES, what: str = "text") -> str:
+def read_text(
+    path: str | Path, max_bytes: int | None = MAX_DOCUMENT_BYTES, what: str = "text"
+) -> str:
     """Return the UTF-8 text of ``path`` (a leading BOM dropped, newlines kept as they are).
 
     Raises:

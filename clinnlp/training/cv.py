@@ -43,6 +43,7 @@ def cross_validate(
     folds: Sequence[int] | None = None,
     on_fold: Callable[[dict[str, Any]], None] | None = None,
     save_dir: str | Path | None = None,
+    done: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Train and test one model per fold.
 
@@ -54,16 +55,20 @@ def cross_validate(
         on_fold: called with each fold's result as soon as it is done.
         save_dir: when given, each fold's model is saved to ``save_dir/fold-N`` (for
             ablations that re-decode the same models).
+        done: fold results of an earlier, interrupted run of the same recipe; those folds
+            are not run again.
 
     Returns:
-        ``{"folds": [...], "mean": {...}, "std": {...}}`` of strict F1 scores, in percent
-        fractions (0-1).
+        :func:`summarise` of the fold results.
     """
     from clinnlp.training.folds import ade_folds
 
     assignment = ade_folds(docs, k=k)
-    results: list[dict[str, Any]] = []
-    for f in folds if folds is not None else range(k):
+    wanted = list(folds if folds is not None else range(k))
+    results = [r for r in done if r["fold"] in wanted]
+    for f in wanted:
+        if any(r["fold"] == f for r in results):
+            continue
         test = [d for d, a in zip(docs, assignment, strict=True) if a == f]
         rest = [d for d, a in zip(docs, assignment, strict=True) if a != f]
         started = time.perf_counter()
@@ -82,6 +87,13 @@ def cross_validate(
         results.append(result)
         if on_fold:
             on_fold(result)
+    return summarise(results, k)
+
+
+def summarise(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
+    """``{"k", "folds", "mean", "std"}``: fold results (sorted) with mean and standard
+    deviation of each strict F1 (fractions 0-1)."""
+    results = sorted(results, key=lambda r: r["fold"])
     keys = sorted({key for r in results for key in r["scores"]})
     return {
         "k": k,

@@ -9,31 +9,6 @@ import pytest
 
 from clinnlp.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _corpus(name: str, marker: str) -> Path:
-    for base in (ROOT / "corpora" / "data", ROOT / ".." / "shared" / "corpora"):
-        if (base / name / marker).is_file():
-            return base / name
-    pytest.skip(f"corpus {name} not available (run make corpora)")
-
-
-@pytest.fixture(scope="session")
-def fixtures() -> Path:
-    return ROOT / "tests" / "fixtures"
-
-
-@pytest.fixture(scope="session")
-def ade_dir() -> Path:
-    return _corpus("ade_corpus_v2", "DRUG-AE.rel")
-
-
-@pytest.fixture(scope="session")
-def bc5cdr_dir() -> Path:
-    return _corpus("bc5cdr", "CDR_TrainingSet.PubTator.txt")
-
-
 def _names(err: InputError, path: Path, line: int | None, secret: str = "") -> None:
     assert Path(err.path).name == path.name
     assert err.line == line

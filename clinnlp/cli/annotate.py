@@ -1,0 +1,71 @@
+"""``clinnlp annotate``: tag every document of folders, CSV or JSONL files, resumably."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clinnlp.annotate import FORMATS, annotate
+from clinnlp.cli._app import app, cli_errors
+from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES
+
+
+@app.command("annotate")
+@cli_errors
+def annotate_cli(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Folders (their .txt files, recursively), .txt, .csv or .jsonl files."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+    ] = "jsonl",
+    model: Annotated[
+        Path | None, typer.Option(help="clinnlp model folder (default: the shipped model).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Documents per batch (and per commit to --out).")
+    ] = 32,
+    n_process: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    max_bytes: Annotated[
+        int, typer.Option(min=1, help="Documents larger than this fail (recorded in errors.jsonl).")
+    ] = MAX_DOCUMENT_BYTES,
+    text_col: Annotated[
+        str, typer.Option(help="Text column or key of CSV/JSONL records.")
+    ] = "text",
+    id_col: Annotated[str, typer.Option(help="Id column or key of CSV/JSONL records.")] = "id",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output of a different earlier run.")
+    ] = False,
+) -> None:
+    """Annotate documents into --out; the same command again resumes an interrupted run.
+
+    Unreadable documents go to errors.jsonl, the run goes on, and it exits with 1.
+    """
+    result = annotate(
+        inputs,
+        out,
+        fmt=fmt,
+        model=model,
+        device=None if device == "auto" else device,
+        batch_size=batch_size,
+        n_process=n_process,
+        max_bytes=max_bytes,
+        text_col=text_col,
+        id_col=id_col,
+        force=force,
+    )
+    typer.echo(
+        f"Annotated {result['done']:,} documents ({result['docs_per_second']:,.1f} docs/s), "
+        f"skipped {result['skipped']:,} already done, {result['failed']:,} failed; "
+        f"output in {result['out']}"
+    )
+    if result["failed"]:
+        typer.secho(
+            f"Failed documents and reasons: {result['errors']}", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(1)

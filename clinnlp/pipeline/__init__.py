@@ -1,0 +1,86 @@
+"""clinnlp's spaCy components, registered through the ``spacy_factories`` entry points.
+
+spaCy imports this module whenever it builds a ``Language`` (to read the entry points), so it
+stays light: no torch or transformers here; weights load on a component's first use.
+
+Components:
+    ``clinnlp_tagger``: :class:`~clinnlp.pipeline.tagger.TaggerComponent`.
+"""
+
+# No `from __future__ import annotations`: spaCy validates factory arguments from the
+# signature's annotations at run time.
+from pathlib import Path
+
+from spacy.language import Language
+
+from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions, to_document
+from clinnlp.pipeline.tagger import TaggerComponent
+
+
+@Language.factory(
+    "clinnlp_tagger",
+    default_config={
+        "model": None,
+        "batch_size": 32,
+        "device": "cpu",
+        "span_key": None,
+        "precision": "auto",
+    },
+    assigns=["doc.ents", "span._.clinnlp_confidence"],
+)
+def make_tagger(
+    nlp: Language,
+    name: str,
+    model: str | None,
+    batch_size: int,
+    device: str | None,
+    span_key: str | None,
+    precision: str,
+) -> TaggerComponent:
+    """Build a ``clinnlp_tagger`` (``model``: a clinnlp model folder, the default model when
+    ``None``; see :class:`~clinnlp.pipeline.tagger.TaggerComponent` for the rest)."""
+    return TaggerComponent(nlp, name, model, batch_size, device, span_key, precision)
+
+
+def build_pipeline(
+    model: str | Path | None = None,
+    device: str | None = None,
+    batch_size: int = 32,
+    span_key: str | None = None,
+    precision: str = "auto",
+) -> Language:
+    """The full pipeline: the scispaCy text layer of :func:`clinnlp.text.make_text_pipeline`
+    followed by ``clinnlp_tagger``.
+
+    Args:
+        model: a clinnlp model folder; :data:`clinnlp.DEFAULT_MODEL` when omitted.
+        device: ``"cpu"``, ``"cuda"``...; CUDA when present if omitted.
+        batch_size: windows per forward pass of the model.
+        span_key: also keep every predicted span in ``doc.spans[span_key]``.
+        precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
+    """
+    from clinnlp import DEFAULT_MODEL
+    from clinnlp.modeling import check_model_dir
+    from clinnlp.text import make_text_pipeline
+
+    model_dir = check_model_dir(model if model is not None else DEFAULT_MODEL)
+    nlp = make_text_pipeline()
+    config = {
+        "model": str(model_dir.resolve()),
+        "batch_size": batch_size,
+        "device": device,
+        "span_key": span_key,
+        "precision": precision,
+    }
+    nlp.add_pipe("clinnlp_tagger", config=config)
+    return nlp
+
+
+__all__ = [
+    "EXTENSIONS",
+    "TaggerComponent",
+    "build_pipeline",
+    "install_extensions",
+    "make_tagger",
+    "to_document",
+]

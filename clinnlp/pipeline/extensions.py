@@ -1,0 +1,48 @@
+"""Every custom ``Doc``/``Span`` extension clinnlp sets, declared in one table.
+
+Extensions hold plain values only (numbers, strings, lists of tuples): spaCy keeps them in
+``doc.user_data``, so they survive ``DocBin``, pickling and ``nlp.pipe(n_process=...)``.
+Span values are keyed by the span's character offsets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spacy.tokens import Doc, Span
+
+from clinnlp.schema import Document, Entity
+
+#: ``{(kind, name): default}``; every clinnlp extension is declared here and nowhere else.
+EXTENSIONS: dict[tuple[str, str], Any] = {
+    # Mean probability of the tags of a predicted span (set by ``clinnlp_tagger``).
+    ("span", "clinnlp_confidence"): None,
+    # The caller's document id (set by ``clinnlp annotate``).
+    ("doc", "clinnlp_id"): None,
+}
+
+_CLASSES: dict[str, type[Doc] | type[Span]] = {"doc": Doc, "span": Span}
+
+
+def install_extensions() -> None:
+    """Declare every extension of :data:`EXTENSIONS`; a no-op for those already declared."""
+    for (kind, name), default in EXTENSIONS.items():
+        cls = _CLASSES[kind]
+        if not cls.has_extension(name):
+            cls.set_extension(name, default=default)
+
+
+def to_document(doc: Doc, doc_id: str, metadata: dict[str, Any] | None = None) -> Document:
+    """The :class:`~clinnlp.schema.Document` record of an annotated ``Doc``: ``doc.ents`` in
+    order as entities ``T1, T2...``, each with its ``confidence`` attribute when known."""
+    install_extensions()
+    entities = []
+    for i, ent in enumerate(doc.ents, 1):
+        attributes: dict[str, Any] = {}
+        confidence = ent._.clinnlp_confidence
+        if confidence is not None:
+            attributes["confidence"] = round(float(confidence), 4)
+        entities.append(
+            Entity(f"T{i}", ent.label_, ent.start_char, ent.end_char, ent.text, attributes)
+        )
+    return Document(doc_id, doc.text, entities, metadata=dict(metadata or {}))

@@ -1,0 +1,210 @@
+"""A self-contained HTML report of annotated documents, for a clinician to open.
+
+One file: a summary (entities per label, adverse effects per drug) and every document
+rendered by displaCy with a colour per label. No external CSS, script or font, and a
+Content-Security-Policy that forbids loading any. Every piece of text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from clinnlp import __version__
+from clinnlp.schema import Document, Entity
+
+DRUG, EFFECT = "Drug", "Adverse-Effect"
+#: Colours of the known labels; others take :data:`PALETTE` colours in label order.
+COLORS = {DRUG: "#9fd3f5", EFFECT: "#ffb3a7", "Dose": "#bfe8b0"}
+PALETTE = ("#ffe29a", "#d9c2f0", "#f7c6e0", "#c9e4de", "#f2d0a9", "#cfd8dc")
+
+# displaCy's entity template with a tooltip; every field is escaped before it is filled in.
+_ENT = (
+    '<mark class="entity" title="{tip}" style="background: {bg}; padding: 0.2em 0.4em; '
+    'margin: 0 0.15em; line-height: 1; border-radius: 0.35em;">{text}'
+    '<span class="label">{label}</span></mark>'
+)
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 1em;
+       color: #1a1a1a; background: #fff; }}
+h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.2em; margin-top: 2em; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }}
+.note {{ color: #555; font-size: 0.9em; }}
+.doc {{ border-top: 1px solid #ddd; padding-top: 0.5em; }}
+.entities {{ line-height: 2.2 !important; white-space: normal; }}
+.label {{ font-size: 0.7em; font-weight: bold; margin-left: 0.4em; vertical-align: middle; }}
+.swatch {{ display: inline-block; padding: 0.1em 0.5em; border-radius: 0.3em; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p class="note">{subtitle}</p>
+{summary}
+<h2>Documents</h2>
+{documents}
+</body>
+</html>
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def label_colors(labels: Iterable[str]) -> dict[str, str]:
+    """A colour for each label: :data:`COLORS` for known ones, :data:`PALETTE` for others."""
+    others = sorted(set(labels) - set(COLORS))
+    extra = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(others)}
+    return {**COLORS, **extra}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _negated(ent: Entity) -> bool:
+    return bool(ent.attributes.get("negated"))
+
+
+def events_per_drug(docs: Sequence[Document]) -> tuple[dict[str, Counter[str]], bool]:
+    """Adverse effects counted per drug (names lowercased), and whether they come from links.
+
+    ``ADE`` relations are used when any document has them. Without them, a drug and an
+    adverse effect count as a pair when they share a sentence (:func:`clinnlp.text.sentence_spans`);
+    negated mentions (``attributes.negated``) never count.
+    """
+    linked = any(rel.label == "ADE" for doc in docs for rel in doc.relations)
+    pairs: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in docs:
+        for drug, effect in _linked_pairs(doc) if linked else _sentence_pairs(doc):
+            if not _negated(effect):
+                pairs[_norm(drug.text)][_norm(effect.text)] += 1
+    return dict(pairs), linked
+
+
+def _linked_pairs(doc: Document) -> Iterator[tuple[Entity, Entity]]:
+    by_id = {e.id: e for e in doc.entities}
+    for rel in doc.relations:
+        if rel.label == "ADE" and rel.head in by_id and rel.tail in by_id:
+            yield by_id[rel.head], by_id[rel.tail]
+
+
+def _sentence_pairs(doc: Document) -> Iterator[tuple[Entity, Entity]]:
+    from clinnlp.text import sentence_spans
+
+    starts = [start for start, _ in sentence_spans(doc.text)]
+    by_sentence: dict[int, list[Entity]] = defaultdict(list)
+    for ent in doc.entities:
+        by_sentence[bisect_right(starts, ent.start)].append(ent)
+    for ents in by_sentence.values():
+        for drug in (e for e in ents if e.label == DRUG):
+            for effect in (e for e in ents if e.label == EFFECT):
+                yield drug, effect
+
+
+def _summary(docs: Sequence[Document], colors: dict[str, str]) -> str:
+    labels = Counter(ent.label for doc in docs for ent in doc.entities)
+    rows = "".join(
+        f'<tr><td><span class="swatch" style="background: {_esc(colors[label])}">'
+        f"{_esc(label)}</span></td><td>{count}</td></tr>"
+        for label, count in sorted(labels.items())
+    )
+    parts = [
+        "<h2>Entities per label</h2>",
+        f"<table><tr><th>Label</th><th>Mentions</th></tr>{rows}</table>"
+        if rows
+        else "<p>None.</p>",
+    ]
+    pairs, linked = events_per_drug(docs)
+    how = (
+        "from drug&rarr;event links (ADE relations)"
+        if linked
+        else "a drug and an adverse effect mentioned in the same sentence (not yet linked by a "
+        "relation model: co-mention is not causation)"
+    )
+    assessed = any("negated" in e.attributes for doc in docs for e in doc.entities)
+    how += (
+        "; negated mentions excluded"
+        if assessed
+        else "; negation is not detected yet, so denied symptoms are counted too"
+    )
+    parts.append("<h2>Adverse effects per drug</h2>")
+    parts.append(f'<p class="note">Counted {how}.</p>')
+    if pairs:
+        rows = "".join(
+            f"<tr><td>{_esc(drug)}</td><td>{sum(effects.values())}</td><td>"
+            + ", ".join(f"{_esc(e)} ({n})" for e, n in effects.most_common())
+            + "</td></tr>"
+            for drug, effects in sorted(pairs.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        )
+        parts.append(
+            f"<table><tr><th>Drug</th><th>Events</th><th>Adverse effects</th></tr>{rows}</table>"
+        )
+    else:
+        parts.append("<p>None found.</p>")
+    return "\n".join(parts)
+
+
+def _displacy_doc(doc: Document) -> dict[str, Any]:
+    """displaCy's manual input for a document: sorted, non-overlapping spans, escaped labels."""
+    ents, end = [], 0
+    for ent in sorted(doc.entities, key=lambda e: (e.start, -e.end)):
+        if ent.start < end:
+            continue  # displaCy cannot draw overlaps; the first, longest span wins
+        tip = ent.label
+        if "confidence" in ent.attributes:
+            tip += f" (confidence {float(ent.attributes['confidence']):.2f})"
+        ents.append(
+            {
+                "start": ent.start,
+                "end": ent.end,
+                "label": _esc(ent.label),
+                "params": {"tip": _esc(tip)},
+            }
+        )
+        end = ent.end
+    return {"text": doc.text, "ents": ents, "title": _esc(doc.id)}
+
+
+def render_report(docs: Iterable[Document], title: str = "clinnlp annotations") -> str:
+    """Return the report page for ``docs`` (see the module docstring)."""
+    from spacy import displacy
+
+    docs = list(docs)
+    colors = label_colors(ent.label for doc in docs for ent in doc.entities)
+    options = {"colors": {_esc(k): v for k, v in colors.items()}, "template": _ENT}
+    rendered = [
+        '<section class="doc">'
+        + displacy.render(
+            _displacy_doc(doc), style="ent", manual=True, page=False, jupyter=False, options=options
+        )
+        + "</section>"
+        for doc in docs
+    ]
+    entities = sum(len(doc.entities) for doc in docs)
+    subtitle = (
+        f"{len(docs):,} documents, {entities:,} entities. Generated offline by clinnlp "
+        f"{__version__}; automatic annotations, to be checked against the record."
+    )
+    return _PAGE.format(
+        title=_esc(title),
+        subtitle=_esc(subtitle),
+        summary=_summary(docs, colors),
+        documents="\n".join(rendered) or "<p>No documents.</p>",
+    )
+
+
+__all__ = ["COLORS", "events_per_drug", "label_colors", "render_report"]

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _corpus(name: str, marker: str) -> Path:
+    """A shared corpus, from `make corpora` or beside the checkout; the test skips when absent."""
+    for base in (ROOT / "corpora" / "data", ROOT / ".." / "shared" / "corpora"):
+        if (base / name / marker).is_file():
+            return base / name
+    pytest.skip(f"corpus {name} not available (run make corpora)")
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def ade_dir() -> Path:
+    return _corpus("ade_corpus_v2", "DRUG-AE.rel")
+
+
+@pytest.fixture(scope="session")
+def bc5cdr_dir() -> Path:
+    return _corpus("bc5cdr", "CDR_TrainingSet.PubTator.txt")
+
+
+@pytest.fixture(scope="session")
+def mtsamples_dir() -> Path:
+    return _corpus("mtsamples", "notes/mts-0001-allergy-immunology.txt") / "notes"
+
+
+#: Labels of the tiny test model (those of the ADE corpus).
+TINY_LABELS = ["Adverse-Effect", "Dose", "Drug"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Folder of a tiny *untrained* tagger (1 layer, hidden size 32, random weights) over the
+    packaged tokenizer: it loads in milliseconds and predicts arbitrary spans, which is all a
+    test of plumbing needs. Built once per session."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+
+    from clinnlp.align import bio_tags
+    from clinnlp.modeling import Tagger, base_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path(), local_files_only=True)
+    tags = bio_tags(TINY_LABELS)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        id2label=dict(enumerate(tags)),
+        label2id={t: i for i, t in enumerate(tags)},
+    )
+    torch.manual_seed(0)
+    model = BertForTokenClassification(config)
+    path = tmp_path_factory.mktemp("tiny-model")
+    Tagger(model, tokenizer, {}, device="cpu", precision="fp32").save(path)
+    yield path
