@@ -24,9 +24,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(VENV)/bin/clinnlp annotate examples/ --out $(OUT)/examples --format jsonl --force
-	$(VENV)/bin/clinnlp annotate examples/ --out $(OUT)/examples-html --format html --force
-	@echo "Wrote $(OUT)/examples (JSONL) and $(OUT)/examples-html (HTML report)"
+	$(VENV)/bin/clinnlp annotate examples/ --out $(OUT)/examples --format html
+	@echo "Open $(OUT)/examples/report.html; entities are in $(OUT)/examples/annotations.jsonl"
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
 test: install

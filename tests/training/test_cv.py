@@ -11,8 +11,18 @@ from clinnlp.training.cv import format_cv, summarise
 
 def test_cv_format_and_summary_of_folds():
     folds = [
-        {"fold": 1, "epochs": 2, "seconds": 3.0, "scores": {"Drug": 0.8, "Adverse-Effect": 0.6, "micro": 0.7, "macro": 0.7}},
-        {"fold": 0, "epochs": 2, "seconds": 3.0, "scores": {"Drug": 0.9, "Adverse-Effect": 0.7, "micro": 0.8, "macro": 0.8}},
+        {
+            "fold": 1,
+            "epochs": 2,
+            "seconds": 3.0,
+            "scores": {"Drug": 0.8, "Adverse-Effect": 0.6, "micro": 0.7, "macro": 0.7},
+        },
+        {
+            "fold": 0,
+            "epochs": 2,
+            "seconds": 3.0,
+            "scores": {"Drug": 0.9, "Adverse-Effect": 0.7, "micro": 0.8, "macro": 0.8},
+        },
     ]
     result = summarise(folds, k=10)
     assert [r["fold"] for r in result["folds"]] == [0, 1]
@@ -24,8 +34,20 @@ def test_cv_format_and_summary_of_folds():
 
 def test_cv_cli_one_fold_then_resume(ade_dir, tmp_path):
     out = tmp_path / "cv.json"
-    args = ["cv", str(ade_dir), "--folds", "3", "--max-steps", "2", "--batch-size", "8",
-            "--dev-fraction", "0", "--json", str(out)]
+    args = [
+        "cv",
+        str(ade_dir),
+        "--folds",
+        "3",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--dev-fraction",
+        "0",
+        "--json",
+        str(out),
+    ]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     data = json.loads(out.read_text())

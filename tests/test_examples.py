@@ -1,0 +1,36 @@
+"""The README's main command: the shipped model on examples/ gives JSONL and HTML with the
+events written into the notes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from clinnlp.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_examples_main_command_finds_the_written_events(tmp_path: Path) -> None:
+    out = tmp_path / "examples"
+    result = CliRunner().invoke(
+        app, ["annotate", str(EXAMPLES), "--out", str(out), "--format", "html"]
+    )
+    assert result.exit_code == 0, result.output
+    docs = {
+        d["id"]: d for d in map(json.loads, (out / "annotations.jsonl").read_text().splitlines())
+    }
+    assert len(docs) == len(list(EXAMPLES.glob("*.txt")))
+
+    def found(doc_id: str, label: str) -> set[str]:
+        return {e["text"].lower() for e in docs[doc_id]["entities"] if e["label"] == label}
+
+    assert "amoxicillin" in found("note-01-rash-amoxicillin", "Drug")
+    assert any("rash" in t for t in found("note-01-rash-amoxicillin", "Adverse-Effect"))
+    assert "lisinopril" in found("note-03-ed-angioedema", "Drug")
+    assert any("angioedema" in t for t in found("note-03-ed-angioedema", "Adverse-Effect"))
+    assert any("neuropathy" in t for t in found("note-04-oncology-neuropathy", "Adverse-Effect"))
+    html = (out / "report.html").read_text()
+    assert "amoxicillin" in html.lower() and "<script src=" not in html
