@@ -49,18 +49,23 @@ def main() -> None:
             lambda: list(text_nlp.pipe(texts, batch_size=args.batch_size))
         ),
         "tagger alone, fp32": timed(lambda: fp32.predict(texts, batch_size=args.batch_size)),
-        "tagger alone, bf16 autocast": timed(lambda: bf16.predict(texts, batch_size=args.batch_size)),
+        "tagger alone, bf16 autocast": timed(
+            lambda: bf16.predict(texts, batch_size=args.batch_size)
+        ),
         "full pipeline (clinnlp.load, default precision)": timed(
             lambda: list(full.pipe(texts, batch_size=args.batch_size))
         ),
     }
     full_s = rows["full pipeline (clinnlp.load, default precision)"]
     cpu = platform.processor() or platform.machine()
-    print(f"{len(texts)} MTSamples notes, {chars:,} characters; {cpu}, "
-          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(
+        f"{len(texts)} MTSamples notes, {chars:,} characters; {cpu}, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    )
     print(f"{'stage':<58}{'docs/s':>9}{'chars/s':>12}{'x full':>8}")
     for name, seconds in rows.items():
-        print(f"{name:<58}{len(texts) / seconds:>9.1f}{chars / seconds:>12,.0f}{full_s / seconds:>8.2f}")
+        rate, char_rate, ratio = len(texts) / seconds, chars / seconds, full_s / seconds
+        print(f"{name:<58}{rate:>9.1f}{char_rate:>12,.0f}{ratio:>8.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:,.0f} MB")
 

@@ -9,6 +9,7 @@ import pytest
 
 from clinnlp.errors import InputError
 
+
 def _names(err: InputError, path: Path, line: int | None, secret: str = "") -> None:
     assert Path(err.path).name == path.name
     assert err.line == line
