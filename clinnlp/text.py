@@ -40,10 +40,18 @@ from spacy.language import Language
 from spacy.symbols import ORTH
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
+from spacy.util import compile_infix_regex
 from spacy.vocab import Vocab
 
 #: The registered tokenizer (``[nlp.tokenizer]`` in the config).
 TOKENIZER = "clinnlp.ClinicalTokenizer.v1"
+
+#: A hyphen before a causal or relational suffix splits, so the drug in
+#: ``oxaliplatin-induced`` is a token of its own (scispaCy keeps hyphenated words whole).
+CAUSAL_HYPHEN = (
+    r"(?<=[A-Za-z0-9])-(?=(?:induced|related|associated|mediated|dependent|resistant|"
+    r"sensitive|refractory|naive|exposed|treated|containing|based|free|toxicity)\b)"
+)
 #: Pipe names, in pipeline order.
 SENTENCIZER = "clinnlp_sentencizer"
 SECTIONS = "clinnlp_sections"
@@ -254,6 +262,8 @@ def clinical_tokenizer(nlp: Language) -> ClinicalTokenizer:
     for abbr in DOSING_ABBREVIATIONS:
         for form in {abbr, abbr.upper()}:
             tokenizer.add_special_case(form, [{ORTH: form}])
+    infixes = [tokenizer.infix_finditer.__self__.pattern, CAUSAL_HYPHEN]  # type: ignore[union-attr]
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     return ClinicalTokenizer(tokenizer)
 
 

@@ -55,6 +55,14 @@ def test_text_tokenizer_clinical_tokens(nlp):
     ]  # fmt: skip
 
 
+def test_text_tokenizer_splits_causal_hyphens_only(nlp):
+    text = "Oxaliplatin-induced neuropathy; drug-related rash; COX-2, T-cell."
+    words = [t.text for t in nlp(text)]
+    assert words[:4] == ["Oxaliplatin", "-", "induced", "neuropathy"]
+    assert ["drug", "-", "related"] == words[5:8]
+    assert "COX-2" in words and "T-cell" in words
+
+
 def test_text_tokenizer_reads_glued_comma_as_line_break(nlp):
     text = 'Stop drugs (NSAIDs).,PLAN:,1.  Rest.",HX,Given 12/07,FOLLOW-UP:'
     doc = nlp(text)
