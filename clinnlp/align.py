@@ -158,14 +158,20 @@ def windows(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
 
 
 def window_owner(n_tokens: int, spans: Sequence[tuple[int, int]]) -> list[int]:
-    """For each token, the window in which it sits farthest from an edge (most context)."""
-    owner = []
+    """For each token, the window in which it sits farthest from an edge (most context).
+
+    Windows come from :func:`windows`, sorted by start, so a token's candidates are the
+    windows just around it: a linear sweep, not a search over every window.
+    """
+    owner, first = [], 0
     for t in range(n_tokens):
-        best, best_margin = 0, -1
-        for w, (s, e) in enumerate(spans):
-            if s <= t < e:
-                margin = min(t - s, e - 1 - t)
-                if margin > best_margin:
-                    best, best_margin = w, margin
+        while spans[first][1] <= t:  # windows that ended before t never return
+            first += 1
+        best, best_margin, w = first, -1, first
+        while w < len(spans) and spans[w][0] <= t:
+            s, e = spans[w]
+            if t < e and min(t - s, e - 1 - t) > best_margin:
+                best, best_margin = w, min(t - s, e - 1 - t)
+            w += 1
         owner.append(best)
     return owner

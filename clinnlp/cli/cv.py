@@ -11,7 +11,6 @@ import typer
 
 from clinnlp.cli import _options as o
 from clinnlp.cli._app import app, cli_errors
-from clinnlp.errors import ConfigError
 
 
 @app.command("cv")
@@ -43,7 +42,13 @@ def cv_cli(
 ) -> None:
     """Per-fold and mean strict F1 per label, and the macro-F1 over Drug and Adverse-Effect."""
     from clinnlp.readers.ade import read_ade
-    from clinnlp.training.cv import cross_validate, format_cv, summarise
+    from clinnlp.training.cv import (
+        cross_validate,
+        format_cv,
+        previous_folds,
+        save_results,
+        summarise,
+    )
 
     cfg = o.train_config(
         base,
@@ -70,34 +75,11 @@ def cv_cli(
         typer.echo(json.dumps({"fold": result["fold"], **result["scores"]}))
         finished.append(result)
         if json_out:  # after every fold, so an interrupted run loses nothing finished
-            write_json(json_out, {**recipe, **summarise(finished, k)})
+            save_results(json_out, recipe, summarise(finished, k))
 
     result = cross_validate(
         docs, cfg, k=k, folds=run, on_fold=on_fold, save_dir=save_models, done=done
     )
     typer.echo(format_cv(result))
     if json_out:
-        write_json(json_out, {**recipe, **result})
-
-
-def previous_folds(path: Path, recipe: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fold results an earlier run with the same recipe left in ``path`` (none otherwise)."""
-    if not path.is_file():
-        return []
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        raise ConfigError(
-            f"{path}: exists but is not a cv result; move it or pick another --json"
-        ) from None
-    same = all(data.get(key) == value for key, value in recipe.items())
-    if not same:
-        raise ConfigError(f"{path}: holds a cv run with another recipe; pick another --json")
-    return list(data.get("folds", []))
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
-    tmp.replace(path)
+        save_results(json_out, recipe, result)

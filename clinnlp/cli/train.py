@@ -10,7 +10,7 @@ import typer
 
 from clinnlp.cli import _options as o
 from clinnlp.cli._app import app, cli_errors
-from clinnlp.errors import ConfigError
+from clinnlp.errors import E_OUTPUT_EXISTS, ConfigError
 
 
 @app.command("train")
@@ -45,7 +45,7 @@ def train_cli(
     from clinnlp.training.train import save_model, train
 
     if out.exists() and any(out.iterdir()) and not force:
-        raise ConfigError(f"{out} exists and is not empty; pass --force to overwrite it")
+        raise ConfigError(E_OUTPUT_EXISTS.format(path=out))
     cfg = o.train_config(
         base,
         epochs,

@@ -8,6 +8,7 @@ Adverse-Effect (the figure published systems report).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from clinnlp.errors import E_CV_NOT_RESULT, E_CV_OTHER_RECIPE, ConfigError
 from clinnlp.schema import Document
 from clinnlp.training.train import TrainConfig, predict_documents, save_model, train
 
@@ -101,6 +103,31 @@ def summarise(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "mean": {key: float(np.mean([r["scores"].get(key, 0.0) for r in results])) for key in keys},
         "std": {key: float(np.std([r["scores"].get(key, 0.0) for r in results])) for key in keys},
     }
+
+
+def previous_folds(path: Path, recipe: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fold results that an earlier run of the same ``recipe`` left in ``path`` (none when
+    the file does not exist).
+
+    Raises:
+        ConfigError: the file is not a cv result, or holds a run of another recipe.
+    """
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        raise ConfigError(E_CV_NOT_RESULT.format(path=path)) from None
+    if any(data.get(key) != value for key, value in recipe.items()):
+        raise ConfigError(E_CV_OTHER_RECIPE.format(path=path))
+    return list(data.get("folds", []))
+
+
+def save_results(path: Path, recipe: dict[str, Any], result: dict[str, Any]) -> None:
+    """Write the recipe and results atomically: a crash leaves the old file or the new one."""
+    from clinnlp.annotate import write_atomic
+
+    write_atomic(path, (json.dumps({**recipe, **result}, indent=2) + "\n").encode("utf-8"))
 
 
 def format_cv(result: dict[str, Any]) -> str:
