@@ -42,12 +42,15 @@ lint: install
 corpora: install
 	$(PY) -m clinnlp.corpora --source $(CORPORA_SRC)
 
-# The shipped default model: the whole ADE corpus (see models/README.md).
+# The shipped default model's recipe: all 4,272 ADE sentences, 5 epochs, no held-out dev.
+# `make cv` measures the same recipe on the 10 PMID-grouped folds (resumable: rerun it).
+RECIPE := --epochs 5 --dev-fraction 0 --lr 1e-4 --batch-size 16 --seed 13
 model: install corpora
-	$(VENV)/bin/clinnlp train corpora/data/ade_corpus_v2 --out models/ade-minilm --force
+	$(VENV)/bin/clinnlp train corpora/data/ade_corpus_v2 --out models/ade-minilm --force $(RECIPE)
 
 cv: install corpora
-	$(VENV)/bin/clinnlp cv corpora/data/ade_corpus_v2 --json $(OUT)/cv.json
+	mkdir -p $(OUT)
+	$(VENV)/bin/clinnlp cv corpora/data/ade_corpus_v2 --json $(OUT)/cv.json $(RECIPE)
 
 bench: install
 	$(PY) benchmarks/speed.py
