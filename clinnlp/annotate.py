@@ -27,6 +27,7 @@ written twice and none that was reported done is lost.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import logging
@@ -34,6 +35,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from collections import deque
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,9 +44,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from clinnlp.errors import (
     E_ANNOTATE_FORMAT,
-    E_BINARY,
-    E_COLUMN,
-    E_CSV_ENCODING,
+    E_BATCH_COUNTS,
+    E_COLUMN_MISSING,
+    E_CSV_INVALID,
     E_DUPLICATE_ID,
     E_EMPTY,
     E_ENCODING,
@@ -52,17 +54,25 @@ from clinnlp.errors import (
     E_NOT_FOUND,
     E_OUT_DAMAGED,
     E_OUT_ESCAPE,
+    E_OUT_FILE,
+    E_OUT_FOLDER_CLASH,
+    E_OUT_NAME_LONG,
     E_OUT_NOT_EMPTY,
     E_OUT_OTHER_RUN,
     E_OUT_OVERLAP,
+    E_PATH_ENCODING,
+    E_PIPELINE,
     E_RECORD_ID,
+    E_RECORD_ID_ENCODING,
     E_RECORD_JSON,
     E_RECORD_TEXT,
-    E_TOO_LARGE,
+    E_UNREADABLE,
+    ClinnlpError,
     ConfigError,
     InputError,
 )
-from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES, read_text
+from clinnlp.readers.plaintext import text_files
+from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES, check_text, has_surrogates, read_text
 from clinnlp.schema import Document
 
 if TYPE_CHECKING:
@@ -127,10 +137,8 @@ def iter_inputs(
     for path in inputs:
         kind = RECORD_FILES.get(path.suffix.lower())
         if path.is_dir():
-            for file in sorted(path.rglob("*.txt")):
-                if file.is_file() and not (exclude and file.resolve().is_relative_to(exclude)):
-                    doc_id = file.relative_to(path).with_suffix("").as_posix()
-                    yield _text_item(file, doc_id, max_bytes, done)
+            for file, doc_id in text_files(path, exclude):
+                yield _text_item(file, doc_id, max_bytes, done)
         elif kind is None:
             yield _text_item(path, path.stem, max_bytes, done)
         else:
@@ -147,18 +155,6 @@ def _text_item(path: Path, doc_id: str, max_bytes: int | None, done: Container[s
         return Item(doc_id, str(path), reason=err.message)
 
 
-def _text_problem(text: str, max_bytes: int | None) -> str | None:
-    """Why a record's text cannot be annotated (the checks of ``read_text``), or None."""
-    if not text.strip():
-        return E_EMPTY.format(what="text")
-    if "\x00" in text:
-        return E_BINARY.format(offset=text.index("\x00"))
-    size = len(text.encode("utf-8"))
-    if max_bytes is not None and size > max_bytes:
-        return E_TOO_LARGE.format(size=size, limit=max_bytes)
-    return None
-
-
 def _record_item(
     path: Path,
     line: int,
@@ -170,10 +166,10 @@ def _record_item(
 ) -> Item:
     text_col, id_col = cols
     doc_id = "" if doc_id is None else str(doc_id).strip()
-    if not doc_id:
-        return Item(
-            f"{path.name}:{line}", str(path), line=line, reason=E_RECORD_ID.format(column=id_col)
-        )
+    if not doc_id or has_surrogates(doc_id):  # such an id could not even be written down
+        template = E_RECORD_ID_ENCODING if doc_id else E_RECORD_ID
+        reason = template.format(column=id_col)
+        return Item(f"{path.name}:{line}", str(path), line=line, reason=reason)
     if doc_id in done:
         return Item(doc_id, str(path), line=line, skipped=True)
     if not isinstance(text, str):
@@ -181,7 +177,7 @@ def _record_item(
         return Item(
             doc_id, str(path), line=line, reason=E_RECORD_TEXT.format(column=text_col, found=found)
         )
-    return Item(doc_id, str(path), text, line, _text_problem(text, max_bytes))
+    return Item(doc_id, str(path), text, line, check_text(text, max_bytes))
 
 
 def _file_failure(path: Path, reason: str, line: int | None = None) -> Item:
@@ -190,36 +186,52 @@ def _file_failure(path: Path, reason: str, line: int | None = None) -> Item:
     )
 
 
+def _unreadable(err: OSError) -> str:
+    return E_UNREADABLE.format(reason=err.strerror or type(err).__name__)
+
+
+# Clinical notes exceed the csv module's 128 KiB field limit. The limit is process-wide, so it
+# is raised once here, on import, rather than on every read.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
 def _csv_items(
     path: Path, text_col: str, id_col: str, max_bytes: int | None, done: Container[str]
 ) -> Iterator[Item]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # clinical notes exceed the 128 KiB default
     line = 0
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            fields = reader.fieldnames
-            if not fields:
+        # surrogateescape: an undecodable byte fails only the record that holds it
+        # (check_text), not the rest of the file.
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            rows = csv.reader(handle)
+            header = next(rows, [])
+            if not header:
                 yield _file_failure(path, E_EMPTY.format(what="a header row and records"))
                 return
+            columns = {name: i for i, name in enumerate(header)}
             for column, option in ((text_col, "--text-col"), (id_col, "--id-col")):
-                if column not in fields:
-                    found = ", ".join(fields)
-                    yield _file_failure(
-                        path, E_COLUMN.format(column=column, found=found, option=option)
+                if column not in columns:
+                    # the count only: without a header row, the first row holds patient text
+                    reason = E_COLUMN_MISSING.format(
+                        column=column, count=len(header), option=option
                     )
+                    yield _file_failure(path, reason)
                     return
-            for row in reader:
-                line = reader.line_num
-                yield _record_item(
-                    path, line, row[id_col], row[text_col], (text_col, id_col), max_bytes, done
-                )
+            text_at, id_at = columns[text_col], columns[id_col]
+            while True:
+                line = rows.line_num + 1  # a record's first line (a quoted field may span more)
+                row = next(rows, None)
+                if row is None:
+                    return
+                if not row:
+                    continue  # a blank line
+                doc_id = row[id_at] if id_at < len(row) else None
+                text = row[text_at] if text_at < len(row) else None
+                yield _record_item(path, line, doc_id, text, (text_col, id_col), max_bytes, done)
     except OSError as err:
-        yield _file_failure(path, f"cannot be read ({err.strerror or type(err).__name__})")
-    except UnicodeDecodeError:
-        yield _file_failure(path, E_CSV_ENCODING.format(line=line), line or None)
+        yield _file_failure(path, _unreadable(err))
     except csv.Error as err:
-        yield _file_failure(path, f"is not valid CSV ({err})", line or None)
+        yield _file_failure(path, E_CSV_INVALID.format(reason=err), line or None)
 
 
 def _jsonl_items(
@@ -228,11 +240,13 @@ def _jsonl_items(
     try:
         handle = path.open("rb")
     except OSError as err:
-        yield _file_failure(path, f"cannot be read ({err.strerror or type(err).__name__})")
+        yield _file_failure(path, _unreadable(err))
         return
     records = 0
     with handle:
         for number, raw in enumerate(handle, 1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             if not raw.strip():
                 continue
             records += 1
@@ -404,32 +418,58 @@ class SpacySink(Sink):
 class BratSink(Sink):
     """``brat/<id>.txt`` and ``.ann`` a document; file names made safe, kept inside ``out``."""
 
+    #: Longest file or folder name (bytes) made from an id: file systems allow 255, and the
+    #: names get a suffix and a temporary-file prefix.
+    MAX_PART = 200
+    #: Longest whole name made from an id, well under the 4096 bytes of a path.
+    MAX_NAME = 1000
+
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
         self.root = (out / BRAT_DIR).resolve()
         self.root.mkdir(exist_ok=True)
-        for file in self.root.rglob("*"):
-            if (
-                file.is_file()
-                and f"{BRAT_DIR}/{file.relative_to(self.root).as_posix()}" not in files
-            ):
-                file.unlink()
+        for file in sorted(self.root.rglob("*"), reverse=True):  # a folder after its files
+            if file.is_file():
+                if f"{BRAT_DIR}/{file.relative_to(self.root).as_posix()}" not in files:
+                    file.unlink()  # an uncommitted document or temporary file
+            elif file.is_dir() and not file.is_symlink() and not any(file.iterdir()):
+                file.rmdir()  # an uncommitted document's: it could clash with a file name
+        self.names: dict[str, str] = {}  # name (without suffix) -> the id that has it
+        self.folders: dict[str, str] = {}  # folder -> the first id whose files are in it
         prefix = f"{BRAT_DIR}/"
-        self.names = {
-            name[len(prefix) : -len(".txt")]: "a document of an earlier run"
-            for name in files
-            if name.startswith(prefix) and name.endswith(".txt")
-        }
+        for name in files:
+            if name.startswith(prefix) and name.endswith(".txt"):
+                self._claim(name[len(prefix) : -len(".txt")], "a document of an earlier run")
+
+    def _claim(self, name: str, doc_id: str) -> None:
+        self.names[name] = doc_id
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            self.folders.setdefault("/".join(parts[:i]), doc_id)
 
     def check(self, doc_id: str) -> str | None:
         from clinnlp.readers._util import safe_relpath
 
-        name = safe_relpath(doc_id)
+        name = safe_relpath(doc_id)  # ASCII only: its length is its size in bytes
+        parts = name.split("/")
+        longest = max(len(part) for part in parts)
+        if longest > self.MAX_PART or len(name) > self.MAX_NAME:
+            return E_OUT_NAME_LONG.format(
+                length=len(name), longest=longest, total=self.MAX_NAME, part=self.MAX_PART
+            )
         if not (self.root / f"{name}.txt").resolve().is_relative_to(self.root):
             return E_OUT_ESCAPE.format(out=self.out)
         if name in self.names:
             return E_NAME_CLASH.format(first=self.names[name], second=doc_id)
-        self.names[name] = doc_id
+        # "a" writes the file a.txt, "a.txt/b" needs a folder a.txt: they cannot both exist
+        for suffix in (".txt", ".ann"):
+            if name + suffix in self.folders:
+                return E_OUT_FOLDER_CLASH.format(first=self.folders[name + suffix], second=doc_id)
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder.endswith((".txt", ".ann")) and folder[:-4] in self.names:
+                return E_OUT_FOLDER_CLASH.format(first=self.names[folder[:-4]], second=doc_id)
+        self._claim(name, doc_id)
         return None
 
     def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
@@ -462,12 +502,25 @@ SINKS: dict[str, type[Sink]] = {
 # --- the run -------------------------------------------------------------------------------
 
 
+class _InputFailure(Exception):
+    """Carries an exception of the input stream through ``nlp.pipe`` (as its ``__cause__``),
+    so that it is not taken for the pipeline's own."""
+
+
+def _pipeline_failure(err: Exception) -> str:
+    """The errors.jsonl reason for a pipeline exception: its type and where it was raised, never
+    its message (it may quote the text)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    return E_PIPELINE.format(error=type(err).__name__, where=where)
+
+
 def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
     """Make ``out`` ready: keep it to resume the same run, else refuse or (``force``) clear
     the earlier run's files; then record ``config``."""
     run_file = out / RUN_FILE
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} is a file; --out must be a folder")
+        raise ConfigError(E_OUT_FILE.format(path=out))
     previous: dict[str, Any] | None = None
     if run_file.is_file():
         try:
@@ -511,7 +564,8 @@ def annotate(
     """Annotate every input document into ``out`` (see the module docstring for the layout).
 
     A document that cannot be read (missing, empty, binary, not UTF-8, over ``max_bytes``,
-    without id or text, a duplicate id) is recorded in ``errors.jsonl`` and the run goes on.
+    without id or text, a duplicate id), whose output name cannot be written, or on which the
+    pipeline raises, is recorded in ``errors.jsonl`` (on every run) and the run goes on.
 
     Args:
         inputs: folders, ``.txt``, ``.csv`` and ``.jsonl`` files.
@@ -546,9 +600,7 @@ def annotate(
     if fmt not in FORMATS:
         raise ConfigError(E_ANNOTATE_FORMAT.format(name=fmt, formats=", ".join(FORMATS)))
     if batch_size < 1 or n_process < 1:
-        raise ConfigError(
-            f"batch size and process count must be at least 1, not {batch_size}, {n_process}"
-        )
+        raise ConfigError(E_BATCH_COUNTS.format(batch_size=batch_size, n_process=n_process))
     paths = [Path(p) for p in inputs]
     out = Path(out).resolve()
     for path in paths:
@@ -568,7 +620,8 @@ def annotate(
     }
     if nlp is None:  # before touching --out: a wrong model path must not leave a run behind
         nlp = build_pipeline(model_dir, device=device)
-    nlp.max_length = max(nlp.max_length, max_bytes or 0)
+    # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit here
+    nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
     install_extensions()
     _prepare_out(out, config, force)
 
@@ -585,7 +638,9 @@ def annotate(
         def fail(item: Item, reason: str) -> None:
             counts["failed"] += 1
             record = {"id": item.id, **item.metadata, "reason": reason}
-            _append_durably(errors, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+            # backslashreplace: an undecodable byte of a file name stays a JSON \udcxx escape
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            _append_durably(errors, line.encode("utf-8", "backslashreplace"))
             logger.debug("%s failed: %s", item.path, reason)
             bar.set_postfix(failed=counts["failed"], refresh=False)
 
@@ -593,20 +648,57 @@ def annotate(
             items = iter_inputs(
                 paths, text_col=text_col, id_col=id_col, max_bytes=max_bytes, done=done, exclude=out
             )
-            for item in items:
-                if item.skipped:
-                    counts["skipped"] += 1
-                    continue
-                reason = item.reason
-                if reason is None and item.id in seen:
-                    reason = E_DUPLICATE_ID.format(first=seen[item.id])
-                reason = reason or sink.check(item.id)
-                if reason is not None:
-                    fail(item, reason)
-                    continue
-                seen[item.id] = item.path
-                pending.append(item)
-                yield item.text
+            try:
+                for item in items:
+                    reason = item.reason
+                    if reason is None and item.id in seen:  # before the skip: fails every run
+                        reason = E_DUPLICATE_ID.format(first=seen[item.id])
+                    elif item.skipped:
+                        seen[item.id] = item.path
+                        counts["skipped"] += 1
+                        continue
+                    if reason is None and has_surrogates(item.id + item.path):
+                        reason = E_PATH_ENCODING
+                    reason = reason or sink.check(item.id)
+                    if reason is not None:
+                        fail(item, reason)
+                        continue
+                    seen[item.id] = item.path
+                    pending.append(item)
+                    yield item.text
+            except Exception as err:  # not the pipeline's: annotated() must not retry it
+                raise _InputFailure() from err
+
+        def annotated(stream: Iterator[str]) -> Iterator[tuple[Item, Doc]]:
+            """Each accepted document with its doc. When the pipeline raises, the documents in
+            flight are run again one at a time, those that fail again recorded as failed, and
+            the rest of the stream goes through a new ``nlp.pipe``."""
+            while True:
+                try:
+                    for doc in nlp.pipe(stream, batch_size=batch_size, n_process=n_process):
+                        yield pending.popleft(), doc
+                    return
+                except _InputFailure as err:
+                    raise (err.__cause__ or err) from None
+                except ClinnlpError:
+                    raise
+                except Exception as err:
+                    retry = list(pending)
+                    pending.clear()
+                    logger.warning(
+                        "the pipeline raised %s; running its %d documents in flight one by one",
+                        type(err).__name__,
+                        len(retry),
+                    )
+                for item in retry:
+                    try:
+                        doc = nlp(item.text)
+                    except ClinnlpError:
+                        raise
+                    except Exception as err:
+                        fail(item, _pipeline_failure(err))
+                        continue
+                    yield item, doc
 
         def commit(part: list[tuple[Document, Doc]]) -> None:
             sizes = sink.write(part)
@@ -618,8 +710,7 @@ def annotate(
 
         start = time.perf_counter()
         chunk: list[tuple[Document, Doc]] = []
-        for doc in nlp.pipe(texts(), batch_size=batch_size, n_process=n_process):
-            item = pending.popleft()
+        for item, doc in annotated(texts()):
             doc._.clinnlp_id = item.id
             chunk.append((to_document(doc, item.id, item.metadata), doc))
             if len(chunk) >= batch_size:

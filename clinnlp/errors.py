@@ -150,7 +150,6 @@ E_OUT_NOT_EMPTY = (
 E_OUT_OVERLAP = (
     "input {input} and the output folder {out} overlap; choose an --out outside the inputs"
 )
-E_COLUMN = "has no column {column!r} (found: {found}); name the right one with {option}"
 E_RECORD_ID = "record has no id in {column!r}; expected a non-empty id for every record"
 E_RECORD_TEXT = "field {column!r} is {found}; expected a string"
 E_DUPLICATE_ID = "document id already used by {first}; give every document a distinct id"
@@ -160,4 +159,38 @@ E_OUT_DAMAGED = (
     "{path} is shorter than the run log says ({found} < {expected} bytes): the output was "
     "changed outside clinnlp; rerun with --force to start over"
 )
-E_CSV_ENCODING = "is not valid UTF-8 after line {line}; re-encode the file as UTF-8"
+
+# Cross-validation results (clinnlp cv --json).
+E_CV_NOT_RESULT = "{path}: exists but is not a cv result; move it or pick another --json"
+E_CV_OTHER_RECIPE = (
+    "{path}: holds a cv run with another recipe (options or corpus differ); "
+    "pick another --json to keep both"
+)
+
+# Batch annotation, continued (clinnlp.annotate, clinnlp.readers.textfile).
+E_UNREADABLE = "cannot be read ({reason}); check that it exists and that you may read it"
+E_COLUMN_MISSING = (
+    "has no column {column!r} in its first row ({count} column(s) there); expected a header "
+    "row naming the columns (add one if the file starts with data), or name the right column "
+    "with {option}"
+)
+E_CSV_INVALID = "is not valid CSV ({reason}); expected RFC 4180 rows with a header row"
+E_RECORD_ID_ENCODING = "the id in {column!r} is not valid UTF-8; re-encode the file as UTF-8"
+E_OUT_NAME_LONG = (
+    "the output file name of this id is too long ({length} bytes, {longest} in its longest "
+    "folder or file name; expected at most {total} and {part}); give the document a shorter id"
+)
+E_OUT_FOLDER_CLASH = (
+    "the output files of documents {first} and {second} clash: one's file name is the other's "
+    "folder name; give them distinct ids"
+)
+E_OUT_FILE = "{path} is a file; expected a folder for --out (the run writes several files)"
+E_BATCH_COUNTS = "batch size and process count must be at least 1, not {batch_size} and {n_process}"
+E_PIPELINE = (
+    "the pipeline raised {error} on this document (in {where}); the run went on without it; "
+    "report the error with the id (never the text)"
+)
+E_PATH_ENCODING = (
+    "the file name or document id is not valid UTF-8; rename the file (names and ids are "
+    "written to UTF-8 output)"
+)

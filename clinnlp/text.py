@@ -2,7 +2,8 @@
 
 :func:`make_text_pipeline` builds ``spacy.blank("en")`` with scispaCy's
 ``combined_rule_tokenizer`` (plus a few clinical rules, below), two rule components of ours
-that set sentence starts, and scispaCy's ``abbreviation_detector``.
+that set sentence starts, and scispaCy's ``abbreviation_detector`` (made quiet:
+:class:`QuietAbbreviations`).
 
 Sentence boundaries come from pure functions on the text, so :func:`sentence_spans` (used to
 window long notes for the transformer) and the pipeline's ``doc.sents`` agree:
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import spacy
-from scispacy import abbreviation as _abbreviation  # noqa: F401  registers abbreviation_detector
+from scispacy.abbreviation import AbbreviationDetector
 from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.attrs import IDX, NORM, SENT_START
 from spacy.language import Language
@@ -56,6 +57,8 @@ CAUSAL_HYPHEN = (
 SENTENCIZER = "clinnlp_sentencizer"
 SECTIONS = "clinnlp_sections"
 ABBREVIATIONS = "abbreviation_detector"
+#: The factory of the abbreviations pipe: scispaCy's detector, quiet (:class:`QuietAbbreviations`).
+ABBREVIATIONS_FACTORY = "clinnlp_abbreviation_detector"
 
 # --- sentence rules (pure functions of the text) ----------------------------------------------
 
@@ -310,6 +313,21 @@ def clinnlp_sections(doc: Doc) -> Doc:
     return doc
 
 
+class QuietAbbreviations(AbbreviationDetector):
+    """scispaCy's ``abbreviation_detector`` without spaCy's warning W036: the detector runs a
+    second matcher that has no patterns in most documents, and spaCy warns about that once a
+    process, on every command. Only that warning, and only during this call, is silenced."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
+            return super().__call__(doc)
+
+
+# Registered as a class, like scispaCy's own: its signature (and config) is the detector's.
+Language.factory(ABBREVIATIONS_FACTORY)(QuietAbbreviations)
+
+
 def make_text_pipeline(nlp: Language | None = None) -> Language:
     """Return a pipeline with the clinical tokenizer, sentences and abbreviations.
 
@@ -332,14 +350,18 @@ def make_text_pipeline(nlp: Language | None = None) -> Language:
     for position, name in enumerate((SENTENCIZER, SECTIONS, ABBREVIATIONS)):
         if name in nlp.pipe_names:
             continue
-        config = {"make_serializable": True} if name == ABBREVIATIONS else {}
+        factory, config = name, {}
+        if name == ABBREVIATIONS:
+            factory, config = ABBREVIATIONS_FACTORY, {"make_serializable": True}
         names = nlp.pipe_names
-        nlp.add_pipe(name, config=config, before=names[position] if position < len(names) else None)
+        before = names[position] if position < len(names) else None
+        nlp.add_pipe(factory, name=name, config=config, before=before)
     return nlp
 
 
 __all__ = [
     "ClinicalTokenizer",
+    "QuietAbbreviations",
     "clinical_tokenizer",
     "make_text_pipeline",
     "punctuation_boundaries",

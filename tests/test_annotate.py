@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
+from spacy.tokens import Doc
 from typer.testing import CliRunner
 
 from clinnlp.annotate import DONE_FILE, ERRORS_FILE, JSONL_FILE, annotate, read_commits
@@ -34,9 +37,13 @@ def _records(out: Path) -> list[Document]:
     return [Document.from_dict(json.loads(line)) for line in lines]
 
 
-def _errors(out: Path) -> dict[str, str]:
+def _error_records(out: Path) -> dict[str, dict]:
     lines = (out / ERRORS_FILE).read_text("utf-8").splitlines()
-    return {r["id"]: r["reason"] for r in map(json.loads, lines)}
+    return {r["id"]: r for r in map(json.loads, lines)}
+
+
+def _errors(out: Path) -> dict[str, str]:
+    return {doc_id: r["reason"] for doc_id, r in _error_records(out).items()}
 
 
 def test_annotate_jsonl_writes_every_document(tiny_model: Path, tmp_path: Path) -> None:
@@ -102,22 +109,28 @@ def test_annotate_recovers_uncommitted_output(tiny_model: Path, tmp_path: Path, 
 
 
 def test_annotate_resume_after_sigkill(tiny_model: Path, tmp_path: Path) -> None:
-    """Really kill a run midway (SIGKILL), rerun: every document exactly once."""
+    """Really kill a run midway (SIGKILL), at different moments, rerun: every document once."""
     notes = _notes(tmp_path / "notes", 40, NOTE * 40)
     out = tmp_path / "out"
     args = [str(notes), "--out", str(out), "--model", str(tiny_model), "--batch-size", "2"]
     code = "import sys; from clinnlp.cli import main; sys.argv[0] = 'clinnlp'; main()"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "annotate", *args], stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while not ((out / DONE_FILE).is_file() and (out / DONE_FILE).stat().st_size):
-        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before a commit"
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before, _ = read_commits(out)
-    assert 0 < len(done_before) < 40, "the kill came midway"
+    done_before: set[str] = set()
+    # right after a commit, then at a random moment of the next chunk (often mid-write)
+    for delay in (0.0, random.uniform(0.0, 0.3)):
+        committed = (out / DONE_FILE).stat().st_size if (out / DONE_FILE).is_file() else 0
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "annotate", *args], stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 120
+        while not ((out / DONE_FILE).is_file() and (out / DONE_FILE).stat().st_size > committed):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended uncommitted"
+            time.sleep(0.01)
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        done_now, _ = read_commits(out)
+        assert done_before <= done_now and 0 < len(done_now) < 40, f"killed after {delay:.3f}s"
+        done_before = done_now
     result = annotate([notes], out, model=tiny_model, batch_size=2)
     assert result["skipped"] == len(done_before) and result["done"] == 40 - len(done_before)
     assert _output_ids(out, "jsonl") == {f"note-{i:03d}": 1 for i in range(40)}
@@ -220,6 +233,8 @@ def test_annotate_html_report(tiny_model: Path, tmp_path: Path) -> None:
     annotate([notes], tmp_path / "out", model=tiny_model, fmt="html")
     page = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert page.startswith("<!DOCTYPE html>") and "note-001" in page
+    assert '<mark class="entity"' in page  # the random tiny model tags something in each note
+    assert "<th>Label</th><th>Mentions</th>" in page and "<h2>Adverse effects per drug</h2>" in page
 
 
 def test_annotate_n_process_2(tiny_model: Path, tmp_path: Path) -> None:
@@ -247,3 +262,121 @@ def test_annotate_cli(tiny_model: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "--force" in result.output
     result = runner.invoke(app, [*args[:4], "--model", str(tmp_path / "no-model")])
     assert result.exit_code == 1 and "no such model folder" in result.output
+
+
+def test_annotate_csv_without_header_leaks_no_text(tiny_model: Path, tmp_path: Path) -> None:
+    table = tmp_path / "notes.csv"
+    table.write_text("1001,Mr SECRETNAME has a rash,2024\n1002,Denies nausea.,2024\n", "utf-8")
+    result = annotate([table], tmp_path / "out", model=tiny_model)
+    reason = _errors(tmp_path / "out")["notes.csv"]
+    assert result["failed"] == 1 and "no column 'text'" in reason and "3 column(s)" in reason
+    assert "SECRETNAME" not in (tmp_path / "out" / ERRORS_FILE).read_text("utf-8")
+
+
+def test_annotate_csv_bad_byte_fails_only_its_record(tiny_model: Path, tmp_path: Path) -> None:
+    """Rows 1, 2 and 4 are annotated, row 3 (a bad byte in its text) and a row with a bad byte
+    in its id fail, each named by its first line; row 2 spans two lines."""
+    table = tmp_path / "notes.csv"
+    table.write_bytes(
+        b"id,text\n"
+        b"r1,Rash after amoxicillin.\n"
+        b'r2,"Denies nausea.\nTakes metformin."\n'
+        b"r3,Fi\xe8vre after SECRETNAME.\n"
+        b"r4,Continue lisinopril 10 mg daily.\n"
+        b"r\xe95,Headache.\n"
+    )
+    result = annotate([table], tmp_path / "out", model=tiny_model)
+    assert (result["done"], result["failed"]) == (3, 2)
+    lines = {d.id: d.metadata["line"] for d in _records(tmp_path / "out")}
+    assert lines == {"r1": 2, "r2": 3, "r4": 6}
+    errors = _error_records(tmp_path / "out")
+    assert errors["r3"]["line"] == 5 and "not valid UTF-8 at byte 2" in errors["r3"]["reason"]
+    assert (
+        errors["notes.csv:7"]["line"] == 7 and "the id in 'id'" in errors["notes.csv:7"]["reason"]
+    )
+    assert "SECRETNAME" not in (tmp_path / "out" / ERRORS_FILE).read_text("utf-8")
+
+
+def test_annotate_jsonl_bom_and_lone_surrogate(tiny_model: Path, tmp_path: Path) -> None:
+    lines = tmp_path / "notes.jsonl"
+    lines.write_text(
+        '\ufeff{"id": "j1", "text": "Rash after amoxicillin."}\n'
+        '{"id": "j2", "text": "Half an emoji \\ud83d here."}\n'
+        '{"id": "j3", "text": "Denies nausea."}\n',
+        "utf-8",
+    )
+    result = annotate([lines], tmp_path / "out", model=tiny_model)
+    assert (result["done"], result["failed"]) == (2, 1)
+    assert [d.id for d in _records(tmp_path / "out")] == ["j1", "j3"]
+    assert "not valid UTF-8" in _errors(tmp_path / "out")["j2"]
+
+
+def test_annotate_brat_unwritable_names_are_errors(tiny_model: Path, tmp_path: Path) -> None:
+    """Ids too long for a file name, or whose files and folders would clash, fail on every run
+    and the others are written."""
+    table = tmp_path / "ids.csv"
+    ids = ["x" * 300, "a", "a.txt/b", "p.ann/q", "p", "ok/sub"]
+    table.write_text("id,text\n" + "".join(f"{i},Rash.\n" for i in ids), "utf-8")
+    out = tmp_path / "out"
+    for run in range(2):
+        result = annotate([table], out, model=tiny_model, fmt="brat")
+        assert (result["done"] + result["skipped"], result["failed"]) == (3, 3)
+        assert result["skipped"] == (3 if run else 0)
+        errors = _errors(out)
+        assert "too long" in errors["x" * 300]
+        assert "one's file name is the other's folder name" in errors["a.txt/b"]
+        assert "one's file name is the other's folder name" in errors["p"]
+    assert (out / "brat" / "a.ann").is_file() and (out / "brat" / "p.ann" / "q.ann").is_file()
+
+
+def test_annotate_duplicate_id_fails_on_every_run(tiny_model: Path, tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", 2)
+    table = tmp_path / "more.csv"
+    table.write_text("id,text\nnote-001,Same id as a note.\nc1,Rash.\n", "utf-8")
+    for run in range(2):
+        result = annotate([notes, table], tmp_path / "out", model=tiny_model)
+        assert (result["done"], result["skipped"], result["failed"]) == (
+            (0, 3, 1) if run else (3, 0, 1)
+        )
+        assert "already used by" in _errors(tmp_path / "out")["note-001"]
+
+
+@Language.component("test_annotate_bomb")
+def _bomb(doc: Doc) -> Doc:
+    if "KABOOM" in doc.text:
+        raise ValueError(f"cannot handle {doc.text!r}")
+    return doc
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_annotate_pipeline_failure_fails_one_document(
+    tiny_model: Path, tmp_path: Path, n_process: int
+) -> None:
+    from clinnlp.pipeline import build_pipeline
+
+    notes = _notes(tmp_path / "notes", 7)
+    (notes / "note-003.txt").write_text("Patient said KABOOM twice.", "utf-8")
+    nlp = build_pipeline(tiny_model, device="cpu")
+    nlp.add_pipe("test_annotate_bomb", before="clinnlp_tagger")
+    nlp.max_length = 50  # with no byte limit the run lifts it (spaCy's E088 otherwise)
+    result = annotate(
+        [notes], tmp_path / "out", nlp=nlp, batch_size=2, n_process=n_process, max_bytes=None
+    )
+    assert (result["done"], result["failed"]) == (6, 1)
+    assert sorted(d.id for d in _records(tmp_path / "out")) == [
+        f"note-{i:03d}" for i in range(7) if i != 3
+    ]
+    reason = _errors(tmp_path / "out")["note-003"]
+    assert "raised ValueError" in reason and "test_annotate.py" in reason
+    assert "KABOOM" not in (tmp_path / "out" / ERRORS_FILE).read_text("utf-8")
+
+
+def test_annotate_undecodable_file_name_is_an_error(tiny_model: Path, tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", 2)
+    try:
+        (notes / os.fsdecode(b"caf\xe9.txt")).write_text(NOTE, "utf-8")
+    except (OSError, UnicodeError):
+        pytest.skip("the file system refuses names that are not UTF-8")
+    result = annotate([notes], tmp_path / "out", model=tiny_model)
+    assert (result["done"], result["failed"]) == (2, 1)
+    assert "not valid UTF-8" in _errors(tmp_path / "out")["caf\udce9"]

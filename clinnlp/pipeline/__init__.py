@@ -22,7 +22,7 @@ from clinnlp.pipeline.tagger import TaggerComponent
     default_config={
         "model": None,
         "batch_size": 32,
-        "device": "cpu",
+        "device": None,  # auto: CUDA when present, as build_pipeline and TaggerComponent
         "span_key": None,
         "precision": "auto",
     },

@@ -60,7 +60,8 @@ class TaggerComponent:
         name: the component's name in the pipeline.
         model: a clinnlp model folder; :data:`clinnlp.DEFAULT_MODEL` when ``None``.
         batch_size: windows per forward pass of the model.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``None``/``"auto"``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``None``/``"auto"`` (the default):
+            CUDA when present.
         span_key: also store the spans in ``doc.spans[span_key]`` when set.
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see :class:`~clinnlp.modeling.Tagger`).
     """
@@ -71,7 +72,7 @@ class TaggerComponent:
         name: str,
         model: str | Path | None = None,
         batch_size: int = 32,
-        device: str | None = "cpu",
+        device: str | None = None,
         span_key: str | None = None,
         precision: str = "auto",
     ) -> None:

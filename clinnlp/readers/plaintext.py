@@ -10,22 +10,35 @@ from clinnlp.readers.textfile import read_text
 from clinnlp.schema import Document
 
 
+def text_files(folder: Path, exclude: Path | None = None) -> Iterator[tuple[Path, str]]:
+    """Each ``.txt`` file under ``folder`` (recursively, sorted) with its document id: its path
+    relative to ``folder`` without the suffix (``notes/mts-0001-...``).
+
+    Args:
+        folder: the folder to walk.
+        exclude: a resolved folder not to walk into (e.g. an output folder inside ``folder``).
+    """
+    for file in sorted(folder.rglob("*.txt")):
+        if file.is_file() and not (exclude and file.resolve().is_relative_to(exclude)):
+            yield file, file.relative_to(folder).with_suffix("").as_posix()
+
+
 def read_plaintext(path: str | Path) -> Iterator[Document]:
     """Yield a document without annotations for each ``.txt`` file under ``path`` (searched
     recursively, sorted) or for ``path`` itself when it is a file.
 
-    Document ids are paths relative to the folder without suffix (``notes/mts-0001-...``).
+    Document ids are paths relative to the folder without suffix (:func:`text_files`); a
+    file's own id is its name without suffix.
 
     Raises:
         InputError: no ``.txt`` file; a file that is empty, binary or not UTF-8.
     """
     root = Path(path)
     if root.is_file():
-        files, base = [root], root.parent
+        files = [(root, root.with_suffix("").name)]
     else:
-        files, base = (sorted(root.rglob("*.txt")), root) if root.is_dir() else ([], root)
+        files = list(text_files(root)) if root.is_dir() else []
     if not files:
         raise InputError(root, E_NOT_FOUND.format(what="a .txt file or a folder of them"))
-    for file in files:
-        doc_id = file.relative_to(base).with_suffix("").as_posix()
+    for file, doc_id in files:
         yield Document(doc_id, read_text(file))
