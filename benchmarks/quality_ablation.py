@@ -21,7 +21,7 @@ from clinnlp.modeling import Tagger
 from clinnlp.readers.ade import read_ade
 from clinnlp.training.cv import fold_scores
 from clinnlp.training.folds import ade_folds
-from clinnlp.training.train import predict_documents, to_entities
+from clinnlp.training.train import predict_documents
 
 VARIANTS = {
     "reference: fp32 weights, fp32 inference, Viterbi": dict(
@@ -59,14 +59,7 @@ def main() -> None:
                     path = Tagger.load(path).save(Path(tmp) / "m", fp16=True)
                 tagger = Tagger.load(path, device="cpu", precision=str(v["precision"]))
                 started = time.perf_counter()
-                if v["constrained"]:
-                    pred = predict_documents(tagger, test)
-                else:
-                    spans = tagger.predict([d.text for d in test], batch_size=64, constrained=False)
-                    pred = [
-                        type(d)(d.id, d.text, to_entities(s, d.text))
-                        for d, s in zip(test, spans, strict=True)
-                    ]
+                pred = predict_documents(tagger, test, constrained=bool(v["constrained"]))
                 seconds[name] += time.perf_counter() - started
                 scores[name].append(fold_scores(test, pred))
     ref = next(iter(VARIANTS))

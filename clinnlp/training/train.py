@@ -134,10 +134,11 @@ def to_entities(preds: Sequence[SpanPrediction], text: str) -> list[Entity]:
 
 
 def predict_documents(
-    tagger: Tagger, docs: Sequence[Document], batch_size: int = 64
+    tagger: Tagger, docs: Sequence[Document], batch_size: int = 64, constrained: bool = True
 ) -> list[Document]:
-    """Copies of ``docs`` carrying the tagger's entities instead of theirs (no relations)."""
-    preds = tagger.predict([d.text for d in docs], batch_size=batch_size)
+    """Copies of ``docs`` carrying the tagger's entities instead of theirs (no relations);
+    ``constrained`` as in :meth:`Tagger.predict`."""
+    preds = tagger.predict([d.text for d in docs], batch_size=batch_size, constrained=constrained)
     return [
         Document(d.id, d.text, to_entities(p, d.text), [], dict(d.metadata))
         for d, p in zip(docs, preds, strict=True)
