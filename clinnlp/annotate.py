@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from clinnlp._files import fsync_dir, write_atomic
 from clinnlp.errors import (
     E_ANNOTATE_FORMAT,
     E_BATCH_COUNTS,
@@ -274,27 +275,6 @@ def _jsonl_items(
 # --- durable writes ------------------------------------------------------------------------
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, sync_dir: bool = True) -> None:
-    """Replace ``path`` with ``data`` all at once: a temporary file, fsync, ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    if sync_dir:
-        _fsync_dir(path.parent)
-
-
 def _append_durably(handle: IO[bytes], data: bytes) -> int:
     """Append ``data``, fsync, and return the file's new size."""
     handle.write(data)
@@ -487,7 +467,7 @@ class BratSink(Sink):
                 folders.add(target.parent)
                 files[f"{BRAT_DIR}/{name}{suffix}"] = len(data)
         for folder in folders:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         return files
 
 

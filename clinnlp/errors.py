@@ -162,9 +162,17 @@ E_OUT_DAMAGED = (
 
 # Cross-validation results (clinnlp cv --json).
 E_CV_NOT_RESULT = "{path}: exists but is not a cv result; move it or pick another --json"
+E_CV_FOLDS = (
+    "--folds: {found!r} is not a fold; expected comma-separated integers from 0 to k-1 ({k} folds)"
+)
 E_CV_OTHER_RECIPE = (
-    "{path}: holds a cv run with another recipe (options or corpus differ); "
-    "pick another --json to keep both"
+    "{path}: holds a cv run of another recipe ({option} was {stored!r} there, {given!r} now); "
+    "run with the same options to add folds to it, or pick another --json to keep both"
+)
+
+E_CARD_OTHER_RECIPE = (
+    "{path}: the cv run measured another recipe ({option} was {stored!r} there, {given!r} "
+    "here); the model card only shows figures of the recipe it was trained with"
 )
 
 # Batch annotation, continued (clinnlp.annotate, clinnlp.readers.textfile).

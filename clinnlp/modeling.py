@@ -283,8 +283,10 @@ def new_model(labels: Sequence[str], base: str | Path | None = None) -> Tagger:
     """A tagger for ``labels`` with a fresh classification head over an encoder folder.
 
     ``base`` is the packaged all-MiniLM-L6-v2 when omitted. When ``base`` is a clinnlp model,
-    its weights are kept, and head rows of tags it already knows are copied, so fine-tuning on
-    a corpus with new labels starts from what it learnt.
+    the head grows: the new tagger knows the base model's labels and ``labels``, its encoder
+    weights are the base's, and the head rows of tags the base knows are copied, so
+    fine-tuning on a corpus with new labels starts from what it learnt (and, with the partial
+    label loss of :mod:`clinnlp.training.train`, keeps it).
     """
     _offline()
     import torch
@@ -295,9 +297,9 @@ def new_model(labels: Sequence[str], base: str | Path | None = None) -> Tagger:
     base = Path(base) if base is not None else base_model_path()
     if not (base / "config.json").is_file():
         raise ModelError(f"{base}: not a model folder (no config.json)")
-    tags = bio_tags(labels)
     config = AutoConfig.from_pretrained(base, local_files_only=True)
     old_tags = dict(config.label2id) if (base / CLINNLP_FILE).is_file() else {}
+    tags = bio_tags(sorted({*labels, *(t[2:] for t in old_tags if t != "O")}))
     config.id2label = dict(enumerate(tags))
     config.label2id = {t: i for i, t in enumerate(tags)}
     config.num_labels = len(tags)

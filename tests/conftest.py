@@ -70,3 +70,16 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("tiny-model")
     Tagger(model, tokenizer, {}, device="cpu", precision="fp32").save(path)
     yield path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model's folder without ``clinnlp.json``: a plain encoder to train from, fast
+    enough for tests of the training and cv plumbing."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("tiny-encoder")
+    for file in tiny_model.iterdir():
+        if file.name != "clinnlp.json":
+            shutil.copy2(file, path / file.name)
+    return path

@@ -82,3 +82,64 @@ def test_align_windows_cover_everything_with_overlap():
     assert all(spans[w][0] <= t < spans[w][1] for t, w in enumerate(owner))
     with pytest.raises(ValueError):
         windows(10, 4, 4)
+
+
+def _brute_force_best(log_probs: np.ndarray, tags: list[str]) -> tuple[float, list[int]]:
+    """The highest-scoring BIO-legal path by enumerating every path (small cases only)."""
+    import itertools
+
+    best = (-np.inf, [])
+    for path in itertools.product(range(len(tags)), repeat=len(log_probs)):
+        names = ["O", *(tags[i] for i in path)]
+        if all(allowed(a, b) for a, b in zip(names, names[1:], strict=False)):
+            score = float(sum(log_probs[t, i] for t, i in enumerate(path)))
+            if score > best[0]:
+                best = (score, list(path))
+    return best
+
+
+def allowed(prev: str, tag: str) -> bool:
+    return not tag.startswith("I-") or (prev != "O" and prev[2:] == tag[2:])
+
+
+def test_align_viterbi_beats_greedy_on_a_hand_computed_case():
+    """Word 1 prefers O (0.55) over B-Drug (0.45); word 2 is I-Drug at 0.9. Greedy left to
+    right takes O, then cannot take I-Drug: O,O scores 0.55 * 0.04 = 0.022. The best legal
+    path is B-Drug, I-Drug: 0.45 * 0.9 = 0.405."""
+    probs = np.array(
+        [
+            [0.55, 0.0, 0.0, 0.45, 0.0],
+            [0.04, 0.02, 0.02, 0.02, 0.90],
+        ]
+    )
+    log_probs = np.log(probs + 1e-12)
+    assert [TAGS[i] for i in viterbi(log_probs, TAGS)] == ["B-Drug", "I-Drug"]
+
+
+def test_align_viterbi_is_optimal_on_random_cases():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 6))
+        log_probs = np.log(rng.dirichlet(np.ones(len(TAGS)) * 0.3, size=n) + 1e-9)
+        best_score, _ = _brute_force_best(log_probs, TAGS)
+        path = viterbi(log_probs, TAGS)
+        names = ["O", *(TAGS[i] for i in path)]
+        assert all(allowed(a, b) for a, b in zip(names, names[1:], strict=False))
+        assert float(sum(log_probs[t, i] for t, i in enumerate(path))) == pytest.approx(best_score)
+
+
+def test_align_window_owner_is_the_most_central_window():
+    spans = [(0, 10), (6, 16), (10, 20)]
+    owner = window_owner(20, spans)
+    # token 8: 1 from the end of window 0, 2 from the start of window 1 -> window 1
+    assert owner[8] == 1
+    # token 13: window 1 margin min(7, 2) = 2, window 2 margin min(3, 6) = 3 -> window 2
+    assert owner[13] == 2
+    assert owner[:6] == [0] * 6 and owner[16:] == [2] * 4
+    for size, stride, n in ((10, 4, 37), (254, 64, 1000), (7, 3, 23)):
+        plan = windows(n, size, stride)
+        got = window_owner(n, plan)
+        for t in range(n):
+            margins = [min(t - s, e - 1 - t) for s, e in plan if s <= t < e]
+            s, e = plan[got[t]]
+            assert s <= t < e and min(t - s, e - 1 - t) == max(margins), (size, n, t)

@@ -45,9 +45,9 @@ def cv_cli(
     from clinnlp.training.cv import (
         cross_validate,
         format_cv,
+        parse_folds,
         previous_folds,
         save_results,
-        summarise,
     )
 
     cfg = o.train_config(
@@ -64,18 +64,16 @@ def cv_cli(
         "Drug,Adverse-Effect",
     )
     docs = list(read_ade(corpus, remove_overlapping=True))
-    run = [int(f) for f in folds.split(",")] if folds else None
+    run = parse_folds(folds, k) if folds else None
     recipe = {"k": k, "config": asdict(cfg), "corpus": str(corpus)}
     done = previous_folds(json_out, recipe) if json_out else []
     if done:
         typer.echo(f"Resuming: folds {[r['fold'] for r in done]} already done in {json_out}")
-    finished = list(done)
 
-    def on_fold(result: dict[str, Any]) -> None:
+    def on_fold(summary: dict[str, Any], result: dict[str, Any]) -> None:
         typer.echo(json.dumps({"fold": result["fold"], **result["scores"]}))
-        finished.append(result)
         if json_out:  # after every fold, so an interrupted run loses nothing finished
-            save_results(json_out, recipe, summarise(finished, k))
+            save_results(json_out, recipe, summary)
 
     result = cross_validate(
         docs, cfg, k=k, folds=run, on_fold=on_fold, save_dir=save_models, done=done

@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from clinnlp.cli import _options as o
 from clinnlp.cli._app import app, cli_errors
-from clinnlp.errors import E_OUTPUT_EXISTS, ConfigError
+from clinnlp.errors import E_CARD_OTHER_RECIPE, E_CV_NOT_RESULT, E_OUTPUT_EXISTS, ConfigError
+
+
+def read_cv_result(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """A cv result file of the same recipe as ``config``, or a ConfigError saying why not."""
+    from clinnlp.training.card import recipe_mismatch
+
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        folds, cv_config = data["folds"], data["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(E_CV_NOT_RESULT.format(path=path)) from None
+    if not folds:
+        raise ConfigError(f"{path}: the cv result holds no fold yet; run `clinnlp cv` first")
+    option = recipe_mismatch(cv_config, config)
+    if option is not None:
+        raise ConfigError(
+            E_CARD_OTHER_RECIPE.format(
+                path=path, option=option, stored=cv_config.get(option), given=config.get(option)
+            )
+        )
+    return dict(data)
 
 
 @app.command("train")
@@ -37,11 +59,17 @@ def train_cli(
     device: o.Device = "auto",
     precision: o.Precision = "auto",
     labels: o.Labels = None,
+    evaluation: Annotated[
+        Path | None,
+        typer.Option(
+            help="A `clinnlp cv --json` result of this same recipe, shown in the model card."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing model folder.")] = False,
 ) -> None:
     """Fine-tune a token classifier and save it with its config, metrics and model card."""
     from clinnlp.readers import read
-    from clinnlp.training.card import model_card
+    from clinnlp.training.card import cv_evaluation, model_card
     from clinnlp.training.train import save_model, train
 
     if out.exists() and any(out.iterdir()) and not force:
@@ -59,9 +87,12 @@ def train_cli(
         precision,
         labels,
     )
+    cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = list(read(corpus, fmt))
     dev_docs = list(read(dev, fmt)) if dev else None
     tagger, metrics = train(docs, cfg, dev_docs, progress=lambda r: typer.echo(json.dumps(r)))
     tagger.meta["corpus"] = str(corpus)
+    if cv_result is not None and evaluation is not None:
+        tagger.meta["evaluation"] = cv_evaluation(cv_result, evaluation.as_posix())
     save_model(tagger, out, model_card(tagger.meta))
     typer.echo(f"Saved {', '.join(tagger.labels)} tagger to {out} ({metrics['seconds']:.0f} s)")

@@ -31,7 +31,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- **Best dev strict micro-F1**: {_pct(metrics.get('best_dev_f1'))}",
     ]
     if meta.get("evaluation"):
-        lines += ["", "## Evaluation", "", meta["evaluation"]]
+        lines += ["", "## Evaluation", "", evaluation_section(meta["evaluation"])]
     lines += [
         "",
         "## Licence and intended use",
@@ -42,6 +42,66 @@ def model_card(meta: dict[str, Any]) -> str:
         "events in clinical notes; a person must review its output before any clinical or",
         "regulatory use.",
         "",
+    ]
+    return "\n".join(lines)
+
+
+#: Training options that define a recipe: a cv run whose options differ measured another model.
+RECIPE_OPTIONS = (
+    "base",
+    "epochs",
+    "lr",
+    "batch_size",
+    "warmup",
+    "weight_decay",
+    "max_grad_norm",
+    "window",
+    "dev_fraction",
+    "patience",
+    "max_steps",
+    "extra",
+)
+
+
+def cv_evaluation(cv: dict[str, Any], source: str) -> dict[str, Any]:
+    """The part of a ``clinnlp cv`` result a model card shows: folds, means and deviations."""
+    return {
+        "source": source,
+        "k": cv["k"],
+        "folds": sorted(r["fold"] for r in cv["folds"]),
+        "mean": cv["mean"],
+        "std": cv["std"],
+        "config": {k: cv.get("config", {}).get(k) for k in RECIPE_OPTIONS},
+    }
+
+
+def recipe_mismatch(cv_config: dict[str, Any], config: dict[str, Any]) -> str | None:
+    """The first recipe option on which a cv run and a training run differ, if any."""
+    for key in RECIPE_OPTIONS:
+        if cv_config.get(key) != config.get(key):
+            return key
+    return None
+
+
+def evaluation_section(evaluation: dict[str, Any]) -> str:
+    """Markdown for the card, written from the cv result (never by hand)."""
+    folds = evaluation["folds"]
+    labels = [k for k in evaluation["mean"] if k not in ("micro", "macro")]
+    cols = [*labels, "micro", "macro"]
+    which = "all" if len(folds) == evaluation["k"] else f"{len(folds)} of {evaluation['k']}"
+    lines = [
+        f"The same recipe under the ADE-Corpus-V2 {evaluation['k']}-fold protocol (`clinnlp cv`,",
+        f"overlapping entities removed, PMID-grouped folds; {which} folds: "
+        f"{', '.join(map(str, folds))}), strict entity F1 in percent, mean ± standard deviation",
+        f"over folds, from `{evaluation['source']}`:",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "---:|" * len(cols),
+        "| "
+        + " | ".join(
+            f"{100 * evaluation['mean'][c]:.2f} ± {100 * evaluation['std'][c]:.2f}" for c in cols
+        )
+        + " |",
     ]
     return "\n".join(lines)
 

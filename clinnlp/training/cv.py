@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from clinnlp.errors import E_CV_NOT_RESULT, E_CV_OTHER_RECIPE, ConfigError
+from clinnlp.errors import E_CV_FOLDS, E_CV_NOT_RESULT, E_CV_OTHER_RECIPE, ConfigError
 from clinnlp.schema import Document
 from clinnlp.training.train import TrainConfig, predict_documents, save_model, train
 
@@ -43,7 +43,7 @@ def cross_validate(
     config: TrainConfig,
     k: int = 10,
     folds: Sequence[int] | None = None,
-    on_fold: Callable[[dict[str, Any]], None] | None = None,
+    on_fold: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     save_dir: str | Path | None = None,
     done: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
@@ -54,22 +54,23 @@ def cross_validate(
         config: the training recipe; each fold holds out part of its training folds for dev.
         k: number of folds in the split.
         folds: which fold indices to run (all ``k`` when omitted), to run fewer.
-        on_fold: called with each fold's result as soon as it is done.
+        on_fold: called as soon as a fold is done with the summary of every fold so far
+            (earlier ones included) and that fold's result, so a caller can save both.
         save_dir: when given, each fold's model is saved to ``save_dir/fold-N`` (for
             ablations that re-decode the same models).
-        done: fold results of an earlier, interrupted run of the same recipe; those folds
-            are not run again.
+        done: fold results of earlier runs of the same recipe (any folds, any order); those
+            folds are not run again, and they stay in the result whether asked for now or not.
 
     Returns:
-        :func:`summarise` of the fold results.
+        :func:`summarise` of every fold result: those in ``done`` and those run now.
     """
     from clinnlp.training.folds import ade_folds
 
     assignment = ade_folds(docs, k=k)
     wanted = list(folds if folds is not None else range(k))
-    results = [r for r in done if r["fold"] in wanted]
+    results = {int(r["fold"]): r for r in done}  # every fold already run is kept
     for f in wanted:
-        if any(r["fold"] == f for r in results):
+        if f in results:
             continue
         test = [d for d, a in zip(docs, assignment, strict=True) if a == f]
         rest = [d for d, a in zip(docs, assignment, strict=True) if a != f]
@@ -86,13 +87,28 @@ def cross_validate(
             "scores": fold_scores(test, pred),
         }
         logger.info("fold %d: %s", f, result["scores"])
-        results.append(result)
+        results[f] = result
         if on_fold:
-            on_fold(result)
-    return summarise(results, k)
+            on_fold(summarise(results.values(), k), result)
+    return summarise(results.values(), k)
 
 
-def summarise(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
+def parse_folds(text: str, k: int) -> list[int]:
+    """``"0,3,5"`` as fold indices, each checked to lie in ``0..k-1``."""
+    out = []
+    for part in text.split(","):
+        try:
+            fold = int(part.strip())
+        except ValueError:
+            raise ConfigError(E_CV_FOLDS.format(found=part.strip(), k=k)) from None
+        if not 0 <= fold < k:
+            raise ConfigError(E_CV_FOLDS.format(found=fold, k=k))
+        if fold not in out:
+            out.append(fold)
+    return out
+
+
+def summarise(results: Iterable[dict[str, Any]], k: int) -> dict[str, Any]:
     """``{"k", "folds", "mean", "std"}``: fold results (sorted) with mean and standard
     deviation of each strict F1 (fractions 0-1)."""
     results = sorted(results, key=lambda r: r["fold"])
@@ -106,11 +122,12 @@ def summarise(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
 
 
 def previous_folds(path: Path, recipe: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fold results that an earlier run of the same ``recipe`` left in ``path`` (none when
-    the file does not exist).
+    """Fold results that earlier runs of the same ``recipe`` left in ``path`` (none when the
+    file does not exist).
 
     Raises:
-        ConfigError: the file is not a cv result, or holds a run of another recipe.
+        ConfigError: the file is not a cv result, or holds a run of another recipe (the
+            message names the first option that differs).
     """
     if not path.is_file():
         return []
@@ -118,14 +135,36 @@ def previous_folds(path: Path, recipe: dict[str, Any]) -> list[dict[str, Any]]:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         raise ConfigError(E_CV_NOT_RESULT.format(path=path)) from None
-    if any(data.get(key) != value for key, value in recipe.items()):
-        raise ConfigError(E_CV_OTHER_RECIPE.format(path=path))
-    return list(data.get("folds", []))
+    if not isinstance(data, dict) or not isinstance(data.get("folds"), list):
+        raise ConfigError(E_CV_NOT_RESULT.format(path=path))
+    differs = recipe_difference(data, recipe)
+    if differs is not None:
+        option, stored, given = differs
+        raise ConfigError(
+            E_CV_OTHER_RECIPE.format(path=path, option=option, stored=stored, given=given)
+        )
+    return list(data["folds"])
+
+
+def recipe_difference(
+    stored: dict[str, Any], recipe: dict[str, Any], prefix: str = ""
+) -> tuple[str, Any, Any] | None:
+    """The first option (dotted name, sorted order) whose value in ``stored`` differs from
+    ``recipe``, with both values; ``None`` when every option of ``recipe`` matches."""
+    for key in sorted(recipe):
+        given, old = recipe[key], stored.get(key)
+        if isinstance(given, dict) and isinstance(old, dict):
+            found = recipe_difference(old, given, f"{prefix}{key}.")
+            if found is not None:
+                return found
+        elif old != given:
+            return f"{prefix}{key}", old, given
+    return None
 
 
 def save_results(path: Path, recipe: dict[str, Any], result: dict[str, Any]) -> None:
     """Write the recipe and results atomically: a crash leaves the old file or the new one."""
-    from clinnlp.annotate import write_atomic
+    from clinnlp._files import write_atomic
 
     write_atomic(path, (json.dumps({**recipe, **result}, indent=2) + "\n").encode("utf-8"))
 

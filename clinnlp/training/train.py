@@ -1,8 +1,19 @@
 """Fine-tune a token classifier on any corpus of :class:`~clinnlp.schema.Document` records.
 
 Plain functions: :func:`train` returns the trained tagger and a metrics dict; the CLI only
-parses options. Features go through ``datasets``; the loop is plain PyTorch (AdamW, linear
-warm-up and decay, bf16 autocast where the hardware does it fast, length-grouped batches).
+parses options. The loop is plain PyTorch (AdamW, linear warm-up and decay, bf16 autocast
+where the hardware does it fast, length-grouped batches).
+
+**Partial labels.** Corpora annotate different labels: ADE-Corpus-V2 marks only the drugs
+that take part in an event, BC5CDR marks chemicals but no adverse events, a new BRAT corpus
+trained on top of the shipped model marks none of its labels. A document says which labels
+it annotates exhaustively in ``metadata["annotated"]`` (every label of the corpus when
+absent). For a word outside every entity, the target is then the *set* of tags it may have:
+``O`` plus ``B-x``/``I-x`` of each label ``x`` the document does not annotate, and the loss is
+the negative log of the probability mass on that set (marginal likelihood, as in Greenberg
+et al. 2018, "Marginal likelihood training of BiLSTM-CRF for biomedical named entity
+recognition from disjoint label sets"). Moving probability between ``O`` and an unannotated
+label's tags changes nothing: such a word adds no loss for that label.
 """
 
 from __future__ import annotations
@@ -13,13 +24,13 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from clinnlp.align import SpanPrediction, encode_bio, windows
+from clinnlp.align import OUTSIDE, SpanPrediction, encode_bio, windows
 from clinnlp.errors import ConfigError
 from clinnlp.modeling import Tagger, bf16_supported, encode_texts, new_model, resolve_device
 from clinnlp.schema import Document, Entity
@@ -54,28 +65,52 @@ def corpus_labels(docs: Sequence[Document]) -> list[str]:
     return sorted({e.label for d in docs for e in d.entities})
 
 
+#: ``allowed`` value of a subword that has no target (special tokens, later subwords).
+IGNORE = 0
+
+
+def allowed_masks(tags: Sequence[str], word_tags: Sequence[str], annotated: set[str]) -> list[int]:
+    """The target of each word as a bit mask over ``tags`` (bit ``i``: tag ``i`` allowed).
+
+    A word inside an entity allows exactly its tag. A word outside every entity allows ``O``
+    and the tags of every label not in ``annotated`` (see the module docstring).
+    """
+    bit = {t: 1 << i for i, t in enumerate(tags)}
+    outside = bit[OUTSIDE]
+    for i, tag in enumerate(tags):
+        if tag != OUTSIDE and tag[2:] not in annotated:
+            outside |= 1 << i
+    return [outside if t == OUTSIDE else bit[t] for t in word_tags]
+
+
 def build_features(
     tagger: Tagger, docs: Sequence[Document], window: int
 ) -> tuple[list[dict[str, list[int]]], int]:
-    """Tokenize documents into model inputs: first subword of each word labelled, the rest
-    ignored (-100). Long documents are cut into consecutive windows.
+    """Tokenize documents into model inputs: the first subword of each word gets its target
+    (a bit mask of allowed tags, :func:`allowed_masks`), the rest none (``IGNORE``). Long
+    documents are cut into consecutive windows.
 
     Returns:
-        The feature rows and the number of entities BIO could not hold (nested or
-        overlapping ones; see :func:`clinnlp.align.encode_bio`).
+        The feature rows (``input_ids``, ``allowed``) and the number of entities BIO could
+        not hold (nested or overlapping ones; see :func:`clinnlp.align.encode_bio`).
     """
     tok = tagger.tokenizer
-    tag_id = {t: i for i, t in enumerate(tagger.tags)}
+    tags = tagger.tags
+    if len(tags) > 62:
+        raise ConfigError(f"{len(tags)} tags is more than the 62 a target mask can hold")
+    known = {t[2:] for t in tags if t != OUTSIDE}
     rows, lost = [], 0
     for doc, enc in zip(docs, encode_texts(tok, [d.text for d in docs]), strict=True):
         if not enc.ids:
             continue
-        ents = [(e.label, e.start, e.end) for e in doc.entities if f"B-{e.label}" in tag_id]
+        annotated = set(doc.metadata.get("annotated", known)) & known
+        ents = [(e.label, e.start, e.end) for e in doc.entities if e.label in known]
         word_tags, n_lost = encode_bio(enc.words, ents)
         lost += n_lost
-        labels = [-100] * len(enc.ids)
+        masks = allowed_masks(tags, word_tags, annotated)
+        allowed = [IGNORE] * len(enc.ids)
         for w, t in enumerate(enc.first_subwords()):
-            labels[t] = tag_id[word_tags[w]]
+            allowed[t] = masks[w]
         for s, e in (
             windows(len(enc.ids), window - 2, 0)
             if len(enc.ids) > window - 2
@@ -84,10 +119,31 @@ def build_features(
             rows.append(
                 {
                     "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
-                    "labels": [-100, *labels[s:e], -100],
+                    "allowed": [IGNORE, *allowed[s:e], IGNORE],
                 }
             )
     return rows, lost
+
+
+def partial_label_loss(logits: Any, allowed: Any) -> Any:
+    """Mean over targeted tokens of ``-log P(tag in allowed set)``.
+
+    Args:
+        logits: ``(batch, tokens, tags)`` scores.
+        allowed: ``(batch, tokens)`` integer bit masks of allowed tags; ``IGNORE`` (0) for
+            tokens without a target.
+    """
+    import torch
+
+    logits = logits.float()
+    bits = torch.arange(logits.shape[-1], device=logits.device)
+    ok = ((allowed.unsqueeze(-1) >> bits) & 1).bool()
+    total = torch.logsumexp(logits, dim=-1)
+    kept = torch.logsumexp(logits.masked_fill(~ok, float("-inf")), dim=-1)
+    targeted = allowed != IGNORE
+    if not bool(targeted.any()):
+        return logits.sum() * 0.0
+    return (total - kept)[targeted].mean()
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -108,14 +164,14 @@ def _collate(rows: Any, idx: list[int], pad_id: int) -> dict[str, Any]:
 
     width = max(len(rows[i]["input_ids"]) for i in idx)
     ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(idx), width), -100, dtype=torch.long)
+    allowed = torch.full((len(idx), width), IGNORE, dtype=torch.long)
     mask = torch.zeros((len(idx), width), dtype=torch.long)
     for r, i in enumerate(idx):
         n = len(rows[i]["input_ids"])
         ids[r, :n] = torch.tensor(rows[i]["input_ids"])
-        labels[r, :n] = torch.tensor(rows[i]["labels"])
+        allowed[r, :n] = torch.tensor(rows[i]["allowed"])
         mask[r, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    return {"input_ids": ids, "attention_mask": mask, "allowed": allowed}
 
 
 def to_entities(preds: Sequence[SpanPrediction], text: str) -> list[Entity]:
@@ -145,11 +201,14 @@ def predict_documents(
     ]
 
 
-def strict_f1(gold: Sequence[Document], pred: Sequence[Document]) -> float:
-    """Micro strict entity F1 (for early stopping; full reports come from ``evaluate``)."""
+def strict_f1(
+    gold: Sequence[Document], pred: Sequence[Document], labels: Sequence[str] | None = None
+) -> float:
+    """Micro strict entity F1 over ``labels`` (all when omitted), for early stopping; full
+    reports come from ``evaluate``."""
     from clinnlp.training.evaluate import evaluate
 
-    return float(evaluate(gold, pred)["entities"]["strict"]["micro"]["f1"])
+    return float(evaluate(gold, pred, labels=labels)["entities"]["strict"]["micro"]["f1"])
 
 
 def split_dev(
@@ -203,21 +262,27 @@ def train(
     labels = cfg.labels or corpus_labels(docs)
     if not labels:
         raise ConfigError("the training corpus has no entities: nothing to learn")
+    # A document that does not say which labels it annotates annotates those of the corpus.
+    docs = [_with_annotated(d, labels) for d in docs]
+    dev_labels = list(labels)  # early stopping scores what the corpus teaches
     tagger = new_model(labels, cfg.base)
+    inherited = sorted(set(tagger.labels) - set(labels))
+    if inherited and cfg.base is not None:
+        # Labels only the base model knows: it tags the corpus with them first, so training
+        # keeps what it knew (self-distillation) instead of drifting where nothing is taught.
+        docs = base_labelled(docs, Tagger.load(cfg.base, device=cfg.device), inherited)
+    labels = tagger.labels
     device = resolve_device(cfg.device)
     tagger.device = device
     model = tagger.model.to(device)
     tagger.window = cfg.window - 2
 
-    from datasets import Dataset
-
     rows, lost = build_features(tagger, docs, cfg.window)
     if lost:
         logger.warning("%d training entities overlap others and cannot be tagged in BIO", lost)
-    dataset = Dataset.from_list(rows)
-    lengths = [len(r) for r in dataset["input_ids"]]
+    lengths = [len(r["input_ids"]) for r in rows]
     rng = random.Random(cfg.seed)
-    steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(rows) / cfg.batch_size)
     total = (
         steps_per_epoch * cfg.epochs
         if cfg.max_steps is None
@@ -244,17 +309,19 @@ def train(
     history: list[dict[str, Any]] = []
     best_f1, best_state, bad_epochs, step = -1.0, None, 0, 0
     started = time.perf_counter()
-    data = dataset.to_list()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         losses = []
         for idx in _batches(lengths, cfg.batch_size, rng):
             batch = {
                 k: v.to(device)
-                for k, v in _collate(data, idx, tagger.tokenizer.pad_token_id or 0).items()
+                for k, v in _collate(rows, idx, tagger.tokenizer.pad_token_id or 0).items()
             }
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16):
-                loss = model(**batch).loss
+                logits = model(
+                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                ).logits
+            loss = partial_label_loss(logits, batch["allowed"])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optim.step()
@@ -272,7 +339,7 @@ def train(
             "seconds": round(time.perf_counter() - started, 1),
         }
         if dev:
-            record["dev_f1"] = strict_f1(dev, predict_documents(tagger, dev))
+            record["dev_f1"] = strict_f1(dev, predict_documents(tagger, dev), dev_labels)
             if record["dev_f1"] > best_f1:
                 best_f1, bad_epochs = record["dev_f1"], 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -291,7 +358,7 @@ def train(
         "best_dev_f1": best_f1 if dev else None,
         "train_documents": len(docs),
         "dev_documents": len(dev),
-        "train_windows": len(dataset),
+        "train_windows": len(rows),
         "entities_not_representable": lost,
         "seconds": round(time.perf_counter() - started, 1),
         "device": device,
@@ -304,6 +371,37 @@ def train(
         "window": cfg.window,
     }
     return tagger, metrics
+
+
+def base_labelled(
+    docs: Sequence[Document], base: Tagger, labels: Sequence[str], batch_size: int = 64
+) -> list[Document]:
+    """Copies of ``docs`` with the base tagger's spans of ``labels`` added where they overlap
+    no annotated entity, and those labels counted as annotated in ``metadata["annotated"]``
+    (only where the document did not annotate them already)."""
+    out = []
+    preds = base.predict([d.text for d in docs], batch_size=batch_size)
+    for doc, spans in zip(docs, preds, strict=True):
+        annotated = set(doc.metadata.get("annotated", []))
+        taken = [(e.start, e.end) for e in doc.entities]
+        added = []
+        for p in spans:
+            if p.label in labels and p.label not in annotated:
+                if all(p.end <= s or e <= p.start for s, e in taken):
+                    added.append(p)
+        entities = list(doc.entities) + [
+            Entity(f"B{i}", p.label, p.start, p.end, doc.text[p.start : p.end])
+            for i, p in enumerate(added, 1)
+        ]
+        metadata = {**doc.metadata, "annotated": sorted(annotated | set(labels))}
+        out.append(replace(doc, entities=entities, metadata=metadata))
+    return out
+
+
+def _with_annotated(doc: Document, labels: Sequence[str]) -> Document:
+    if "annotated" in doc.metadata:
+        return doc
+    return replace(doc, metadata={**doc.metadata, "annotated": sorted(labels)})
 
 
 def save_model(

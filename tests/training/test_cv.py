@@ -1,12 +1,28 @@
-"""`clinnlp cv` end to end on one ADE fold with a two-step model, and its resume."""
+"""`clinnlp cv`: the fold table, merging runs into one JSON, resuming after a kill."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from clinnlp.cli import app
-from clinnlp.training.cv import format_cv, summarise
+from clinnlp.errors import ConfigError
+from clinnlp.training.cv import format_cv, parse_folds, recipe_difference, summarise
+
+
+def _fold(f: int, drug: float) -> dict:
+    return {
+        "fold": f,
+        "epochs": 2,
+        "seconds": 3.0,
+        "scores": {"Drug": drug, "Adverse-Effect": 0.6, "micro": 0.7, "macro": 0.7},
+    }
 
 
 def test_cv_format_and_summary_of_folds():
@@ -32,13 +48,29 @@ def test_cv_format_and_summary_of_folds():
     assert "85.00" in table and "75.00" in table
 
 
-def test_cv_cli_one_fold_then_resume(ade_dir, tmp_path):
-    out = tmp_path / "cv.json"
-    args = [
+def test_cv_recipe_difference_names_the_option():
+    recipe = {"k": 10, "config": {"lr": 1e-4, "epochs": 5}, "corpus": "c"}
+    assert recipe_difference(dict(recipe), recipe) is None
+    stored = {"k": 10, "config": {"lr": 5e-5, "epochs": 5}, "corpus": "c", "folds": []}
+    assert recipe_difference(stored, recipe) == ("config.lr", 5e-5, 1e-4)
+
+
+def test_cv_parse_folds_checks_range():
+    assert parse_folds("3, 1,3", 10) == [3, 1]
+    with pytest.raises(ConfigError, match="--folds"):
+        parse_folds("1,x", 10)
+    with pytest.raises(ConfigError, match="0 to k-1"):
+        parse_folds("10", 10)
+
+
+def _args(ade_dir: Path, base: Path, out: Path, folds: str) -> list[str]:
+    return [
         "cv",
         str(ade_dir),
+        "--base",
+        str(base),
         "--folds",
-        "3",
+        folds,
         "--max-steps",
         "2",
         "--batch-size",
@@ -48,6 +80,11 @@ def test_cv_cli_one_fold_then_resume(ade_dir, tmp_path):
         "--json",
         str(out),
     ]
+
+
+def test_cv_cli_one_fold_then_resume(ade_dir, tiny_encoder, tmp_path):
+    out = tmp_path / "cv.json"
+    args = _args(ade_dir, tiny_encoder, out, "3")
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     data = json.loads(out.read_text())
@@ -58,4 +95,44 @@ def test_cv_cli_one_fold_then_resume(ade_dir, tmp_path):
     assert again.exit_code == 0 and "Resuming: folds [3]" in again.output
     assert json.loads(out.read_text())["folds"] == data["folds"]
     other = CliRunner().invoke(app, [*args[:-2], "--lr", "5e-5", "--json", str(out)])
-    assert other.exit_code == 1 and "another recipe" in other.output.replace("\n", " ")
+    message = " ".join(other.output.split())
+    assert other.exit_code == 1 and "config.lr" in message and "5e-05" in message, message
+    assert json.loads(out.read_text())["folds"] == data["folds"]  # refused, nothing written
+
+
+def test_cv_cli_runs_of_other_folds_merge_into_one_file(ade_dir, tiny_encoder, tmp_path):
+    """Regression: `--folds 0,1` then `--folds 2` used to leave fold 2 alone in the file."""
+    out = tmp_path / "cv.json"
+    for folds in ("1,0", "2"):
+        result = CliRunner().invoke(app, _args(ade_dir, tiny_encoder, out, folds))
+        assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert [f["fold"] for f in data["folds"]] == [0, 1, 2]
+    assert set(data["mean"]) == {"Drug", "Adverse-Effect", "micro", "macro"}
+    # the table printed at the end covers every fold in the file
+    table = result.output.split("\n")
+    assert sum(1 for line in table if line.strip()[:2] in ("0 ", "1 ", "2 ")) == 3
+
+
+def test_cv_cli_killed_during_a_fold_resumes_without_losing_finished_ones(ade_dir, tmp_path):
+    """SIGKILL while fold 1 trains: fold 0 stays in the JSON, and the rerun does only fold 1."""
+    out = tmp_path / "cv.json"
+    cmd = [sys.executable, "-m", "clinnlp", *_args(ade_dir, Path("unused"), out, "0,1")]
+    cmd = [c for c in cmd if c not in ("--base", "unused")]  # the real MiniLM: slow enough
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.is_file() and json.loads(out.read_text())["folds"]:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    data = json.loads(out.read_text())
+    assert [f["fold"] for f in data["folds"]] == [0], "the kill did not land during fold 1"
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "Resuming: folds [0]" in again.stdout
+    final = json.loads(out.read_text())
+    assert [f["fold"] for f in final["folds"]] == [0, 1]
+    assert final["folds"][0] == data["folds"][0]  # fold 0 kept as it was, not re-run

@@ -6,7 +6,15 @@ import pytest
 
 from clinnlp.modeling import Tagger
 from clinnlp.schema import Document, Entity
-from clinnlp.training.train import TrainConfig, build_features, save_model, train
+from clinnlp.training.train import (
+    IGNORE,
+    TrainConfig,
+    allowed_masks,
+    build_features,
+    partial_label_loss,
+    save_model,
+    train,
+)
 
 SENTENCES = [
     (
@@ -52,10 +60,52 @@ def test_train_features_label_first_subwords_only(docs):
     tagger = new_model(["Adverse-Effect", "Drug"])
     rows, lost = build_features(tagger, docs[:1], window=256)
     assert lost == 0
-    labelled = [tagger.tags[t] for t in rows[0]["labels"] if t != -100]
+    allowed = rows[0]["allowed"]
+    single = {1 << i: t for i, t in enumerate(tagger.tags)}
+    labelled = [single[a] for a in allowed if a != IGNORE]
     assert labelled.count("B-Drug") == 1 and labelled.count("B-Adverse-Effect") == 1
-    assert rows[0]["labels"][0] == -100 and rows[0]["labels"][-1] == -100
-    assert len(rows[0]["input_ids"]) == len(rows[0]["labels"])
+    assert allowed[0] == IGNORE and allowed[-1] == IGNORE
+    assert len(rows[0]["input_ids"]) == len(allowed)
+
+
+def test_train_allowed_masks_leave_unannotated_labels_open():
+    tags = ["O", "B-AE", "I-AE", "B-Drug", "I-Drug"]
+    word_tags = ["B-AE", "O", "I-AE"]
+    # Drug unannotated: an outside word may be O or any Drug tag; an AE word only its tag.
+    assert allowed_masks(tags, word_tags, {"AE"}) == [0b00010, 0b11001, 0b00100]
+    assert allowed_masks(tags, word_tags, {"AE", "Drug"}) == [0b00010, 0b00001, 0b00100]
+
+
+def test_train_unannotated_token_adds_no_loss_for_its_label():
+    """A token whose source does not annotate Drug costs the same whether the model puts its
+    mass on O or on B-Drug, and its gradient never pushes between them; an annotated one
+    does."""
+    import torch
+
+    tags = ["O", "B-AE", "I-AE", "B-Drug", "I-Drug"]
+    (open_o,) = allowed_masks(tags, ["O"], {"AE"})
+    (closed_o,) = allowed_masks(tags, ["O"], {"AE", "Drug"})
+    as_o = torch.tensor([[[4.0, 0.0, 0.0, -4.0, 0.0]]])
+    as_drug = torch.tensor([[[-4.0, 0.0, 0.0, 4.0, 0.0]]])
+    unannotated = torch.tensor([[open_o]])
+    annotated = torch.tensor([[closed_o]])
+    assert partial_label_loss(as_o, unannotated) == pytest.approx(
+        float(partial_label_loss(as_drug, unannotated)), abs=1e-6
+    )
+    assert float(partial_label_loss(as_drug, annotated)) > 7.0  # taught O: B-Drug is wrong
+    logits = as_o.clone().requires_grad_(True)
+    partial_label_loss(logits, unannotated).backward()
+    grad = logits.grad[0, 0]
+    # the gradient treats O and the Drug tags alike (softmax shares them by their own mass)
+    assert grad[0] / torch.softmax(as_o[0, 0], -1)[0] == pytest.approx(
+        float(grad[3] / torch.softmax(as_o[0, 0], -1)[3]), rel=1e-4
+    )
+    # ignored positions add nothing
+    both = torch.cat([as_drug, as_o], dim=1)
+    mask = torch.tensor([[IGNORE, closed_o]])
+    assert float(partial_label_loss(both, mask)) == pytest.approx(
+        float(partial_label_loss(as_o, annotated)), abs=1e-6
+    )
 
 
 def test_train_long_documents_are_windowed(docs):

@@ -1,4 +1,5 @@
-"""`clinnlp train` on a small BRAT corpus whose labels the ADE corpus lacks."""
+"""`clinnlp train` on a small BRAT corpus whose labels the ADE corpus lacks, on top of the
+shipped model: the head grows, the old labels stay and keep their knowledge."""
 
 from pathlib import Path
 
@@ -62,11 +63,60 @@ def test_train_cli_learns_labels_the_ade_corpus_lacks(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "README.md").read_text().startswith("# clinnlp")
     tagger = Tagger.load(out)
-    assert tagger.labels == ["Frequency", "Route"]
+    assert tagger.labels == ["Adverse-Effect", "Dose", "Drug", "Frequency", "Route"]
     unseen = "Start amlodipine 5 mg by mouth once daily."
     (spans,) = tagger.predict([unseen])
     found = {(s.label, unseen[s.start : s.end]) for s in spans}
+    # new labels learnt, and Drug (never annotated in this corpus) still tagged
     assert {("Route", "by mouth"), ("Frequency", "once daily")} <= found, found
+    assert ("Drug", "amlodipine") in found, found
 
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_train_cli_model_card_evaluation_comes_from_the_cv_json(tmp_path, tiny_encoder):
+    """The card's figures are the cv file's, formatted by code; a cv run of another recipe
+    is refused."""
+    import json
+    from dataclasses import asdict
+
+    from clinnlp.training.train import TrainConfig
+
+    corpus = tmp_path / "brat"
+    write_brat(corpus)
+    recipe = ["--epochs", "2", "--max-steps", "1", "--dev-fraction", "0", "--lr", "1e-4"]
+    config = asdict(
+        TrainConfig(base=str(tiny_encoder), epochs=2, max_steps=1, dev_fraction=0, lr=1e-4)
+    )
+    scores = [
+        {"Drug": 0.9012, "Adverse-Effect": 0.8, "micro": 0.85, "macro": 0.8506},
+        {"Drug": 0.9212, "Adverse-Effect": 0.82, "micro": 0.87, "macro": 0.8706},
+    ]
+    cv = {
+        "k": 10,
+        "config": config,
+        "corpus": "ade",
+        "folds": [
+            {"fold": f, "epochs": 2, "seconds": 1.0, "scores": s} for f, s in enumerate(scores)
+        ],
+        "mean": {"Drug": 0.9112, "Adverse-Effect": 0.81, "micro": 0.86, "macro": 0.8606},
+        "std": {"Drug": 0.01, "Adverse-Effect": 0.01, "micro": 0.01, "macro": 0.01},
+    }
+    cv_file = tmp_path / "cv.json"
+    cv_file.write_text(json.dumps(cv))
+    out = tmp_path / "model"
+    base = ["train", str(corpus), "--base", str(tiny_encoder), *recipe]
+    result = CliRunner().invoke(app, [*base, "--out", str(out), "--evaluation", str(cv_file)])
+    assert result.exit_code == 0, result.output
+    card = (out / "README.md").read_text()
+    assert "## Evaluation" in card and "2 of 10 folds: 0, 1" in card
+    assert "| 91.12 ± 1.00 | 81.00 ± 1.00 | 86.00 ± 1.00 | 86.06 ± 1.00 |" in card
+    meta = json.loads((out / "clinnlp.json").read_text())
+    assert meta["evaluation"]["mean"]["macro"] == 0.8606
+
+    cv["config"]["lr"] = 5e-5
+    cv_file.write_text(json.dumps(cv))
+    other = tmp_path / "other"
+    refused = CliRunner().invoke(app, [*base, "--out", str(other), "--evaluation", str(cv_file)])
+    assert refused.exit_code == 1 and "lr" in refused.output and not other.exists()
