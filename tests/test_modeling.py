@@ -19,13 +19,15 @@ class LookupModel:
     alone (``B-Drug`` for ``first``, ``I-Drug`` for ``rest``, else ``O``), so any windowing
     must give exactly the spans of one pass over the whole text."""
 
-    def __init__(self, first: set[int], rest: set[int]) -> None:
+    def __init__(
+        self, first: set[int], rest: set[int], rest_row: tuple[float, ...] = (0.5, 0.0, 2.5)
+    ) -> None:
         import torch
 
         self.config = SimpleNamespace(
             id2label=dict(enumerate(TAGS)), num_labels=3, max_position_embeddings=512
         )
-        self.first, self.rest, self.torch = first, rest, torch
+        self.first, self.rest, self.rest_row, self.torch = first, rest, rest_row, torch
 
     def to(self, *args, **kwargs):
         return self
@@ -40,7 +42,7 @@ class LookupModel:
         for i in self.first:
             logits[input_ids == i] = torch.tensor([0.0, 2.5, 0.0])
         for i in self.rest:
-            logits[input_ids == i] = torch.tensor([0.0, 0.0, 2.5])
+            logits[input_ids == i] = torch.tensor(self.rest_row)
         return SimpleNamespace(logits=logits)
 
 
@@ -145,3 +147,21 @@ def test_modeling_pickled_weights_are_refused(tiny_model: Path, tmp_path: Path):
     (folder / "pytorch_model.bin").write_bytes(b"not loaded: refused before any unpickling")
     with pytest.raises(ModelError, match="pickled weights are refused"):
         Tagger.load(folder)
+
+
+def test_modeling_constrained_decoding_differs_from_argmax_where_bio_is_broken():
+    """A word whose best tag is I-Drug with no Drug before it: argmax opens a span there,
+    the BIO-constrained decoder does not (the README's decoding claim)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path(), local_files_only=True)
+    (acid,) = tokenizer("acid", add_special_tokens=False)["input_ids"]
+    # "folic" is O (2.0 vs 0.0); "acid" prefers I-Drug (2.0) to O (1.0). The best legal
+    # path is O, O: B-Drug, I-Drug would pay 2.0 on "folic" to gain 1.0 on "acid".
+    model = LookupModel(first=set(), rest={acid}, rest_row=(1.0, 0.0, 2.0))
+    tagger = Tagger(model, tokenizer, {}, precision="fp32")
+    text = "folic acid daily"
+    (argmax,) = tagger.predict([text], constrained=False)
+    (viterbi,) = tagger.predict([text], constrained=True)
+    assert [(s.label, text[s.start : s.end]) for s in argmax] == [("Drug", "acid")]
+    assert viterbi == []

@@ -141,3 +141,32 @@ def test_train_save_load_and_tag_character_exact(docs, tmp_path):
             assert 0.0 <= s.confidence <= 1.0
     found = {(s.label, texts[1][s.start : s.end]) for s in preds[1]}
     assert ("Drug", "amoxicillin") in found
+
+
+def test_train_dev_split_early_stopping_keeps_the_best_epoch(docs, tiny_encoder, monkeypatch):
+    """With a dev split, training stops after `patience` epochs without a better dev F1 and
+    returns the weights of the best epoch, not the last."""
+    import torch
+
+    import clinnlp.training.train as tr
+
+    scripted = iter([0.5, 0.7, 0.6, 0.65, 0.9])
+    snapshots = []
+
+    def fake_predict(tagger, dev, batch_size=64, constrained=True):
+        snapshots.append({k: v.clone() for k, v in tagger.model.state_dict().items()})
+        return list(dev)
+
+    monkeypatch.setattr(tr, "predict_documents", fake_predict)
+    monkeypatch.setattr(tr, "strict_f1", lambda gold, pred, labels=None: next(scripted))
+    cfg = TrainConfig(
+        base=str(tiny_encoder), epochs=10, lr=1e-3, batch_size=2, dev_fraction=0.34, patience=2
+    )
+    tagger, metrics = train(docs, cfg)
+    assert [h["dev_f1"] for h in metrics["history"]] == [0.5, 0.7, 0.6, 0.65]
+    assert metrics["best_dev_f1"] == 0.7 and metrics["dev_documents"] == 2
+    assert metrics["train_documents"] == 4
+    best, last = snapshots[1], snapshots[3]
+    state = tagger.model.state_dict()
+    assert all(torch.equal(state[k], best[k]) for k in best)
+    assert not all(torch.equal(state[k], last[k]) for k in last)
