@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clinnlp.modeling import Tagger
+from clinnlp.modeling.tagger import Tagger
 from clinnlp.readers.ade import read_ade
 from clinnlp.training.cv import fold_scores
 from clinnlp.training.folds import ade_folds

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from clinnlp import DEFAULT_MODEL, load
-from clinnlp.modeling import Tagger
+from clinnlp.modeling.tagger import Tagger
 from clinnlp.text import make_text_pipeline
 
 

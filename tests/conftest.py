@@ -50,8 +50,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
 
-    from clinnlp.align import bio_tags
-    from clinnlp.modeling import Tagger, base_model_path
+    from clinnlp.modeling.align import bio_tags
+    from clinnlp.modeling.tagger import Tagger, base_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(base_model_path(), local_files_only=True)
     tags = bio_tags(TINY_LABELS)

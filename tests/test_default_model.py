@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from clinnlp import DEFAULT_MODEL
-from clinnlp.modeling import Tagger
+from clinnlp.modeling.tagger import Tagger
 
 SENTENCES = [
     "The patient developed a diffuse maculopapular rash three days after starting amoxicillin.",

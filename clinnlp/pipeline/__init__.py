@@ -60,7 +60,7 @@ def build_pipeline(
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
     """
     from clinnlp import DEFAULT_MODEL
-    from clinnlp.modeling import check_model_dir
+    from clinnlp.modeling.tagger import check_model_dir
     from clinnlp.text import make_text_pipeline
 
     model_dir = check_model_dir(model if model is not None else DEFAULT_MODEL)

@@ -1,4 +1,4 @@
-"""The ``clinnlp_tagger`` component: the transformer tagger of :mod:`clinnlp.modeling` as a
+"""The ``clinnlp_tagger`` component: the transformer tagger of :mod:`clinnlp.modeling.tagger` as a
 spaCy pipe. It holds inference and serialisation only; training lives in ``clinnlp.training``.
 
 Weights load on first use (or in ``initialize``), never when the component is built, so
@@ -21,9 +21,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import filter_spans, minibatch
 
-from clinnlp.align import SpanPrediction
 from clinnlp.errors import ModelError
-from clinnlp.modeling import Tagger, check_model_dir
+from clinnlp.modeling.align import SpanPrediction
+from clinnlp.modeling.tagger import Tagger, check_model_dir
 from clinnlp.pipeline.extensions import install_extensions
 
 #: Folder of the model inside the component's folder of a saved pipeline.
@@ -63,7 +63,7 @@ class TaggerComponent:
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``None``/``"auto"`` (the default):
             CUDA when present.
         span_key: also store the spans in ``doc.spans[span_key]`` when set.
-        precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see :class:`~clinnlp.modeling.Tagger`).
+        precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see :class:`~clinnlp.modeling.tagger.Tagger`).
     """
 
     def __init__(
@@ -99,7 +99,7 @@ class TaggerComponent:
 
     @property
     def tagger(self) -> Tagger:
-        """The loaded :class:`~clinnlp.modeling.Tagger` (loaded here on first use)."""
+        """The loaded :class:`~clinnlp.modeling.tagger.Tagger` (loaded here on first use)."""
         if self._tagger is None:
             source = self._source()
             assert source is not None  # only None once a tagger is in memory

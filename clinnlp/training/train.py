@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from clinnlp.align import OUTSIDE, SpanPrediction, encode_bio, windows
 from clinnlp.errors import ConfigError
-from clinnlp.modeling import Tagger, bf16_supported, encode_texts, new_model, resolve_device
+from clinnlp.modeling.align import OUTSIDE, SpanPrediction, encode_bio, windows
+from clinnlp.modeling.tagger import Tagger, bf16_supported, encode_texts, new_model, resolve_device
 from clinnlp.schema import Document, Entity
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def build_features(
 
     Returns:
         The feature rows (``input_ids``, ``allowed``) and the number of entities BIO could
-        not hold (nested or overlapping ones; see :func:`clinnlp.align.encode_bio`).
+        not hold (nested or overlapping ones; see :func:`clinnlp.modeling.align.encode_bio`).
     """
     tok = tagger.tokenizer
     tags = tagger.tags

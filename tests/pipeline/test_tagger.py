@@ -14,7 +14,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
 
-from clinnlp.align import SpanPrediction
+from clinnlp.modeling.align import SpanPrediction
 from clinnlp.pipeline import TaggerComponent, to_document
 
 TEXTS = [
@@ -111,7 +111,7 @@ def test_tagger_pickle_component_and_pipeline(nlp: Language) -> None:
 
 
 def test_tagger_pickle_in_memory_model(nlp: Language) -> None:
-    from clinnlp.modeling import Tagger
+    from clinnlp.modeling.tagger import Tagger
 
     source = nlp.get_pipe("clinnlp_tagger")
     component = TaggerComponent(None, "t")

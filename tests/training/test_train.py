@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from clinnlp.modeling import Tagger
+from clinnlp.modeling.tagger import Tagger
 from clinnlp.schema import Document, Entity
 from clinnlp.training.train import (
     IGNORE,
@@ -55,7 +55,7 @@ def docs() -> list[Document]:
 
 
 def test_train_features_label_first_subwords_only(docs):
-    from clinnlp.modeling import new_model
+    from clinnlp.modeling.tagger import new_model
 
     tagger = new_model(["Adverse-Effect", "Drug"])
     rows, lost = build_features(tagger, docs[:1], window=256)
@@ -109,7 +109,7 @@ def test_train_unannotated_token_adds_no_loss_for_its_label():
 
 
 def test_train_long_documents_are_windowed(docs):
-    from clinnlp.modeling import new_model
+    from clinnlp.modeling.tagger import new_model
 
     tagger = new_model(["Adverse-Effect", "Drug"])
     long_doc = Document("long", " ".join(d.text for d in docs) * 20)

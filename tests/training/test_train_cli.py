@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from clinnlp import DEFAULT_MODEL
 from clinnlp.cli import app
-from clinnlp.modeling import Tagger
+from clinnlp.modeling.tagger import Tagger
 
 NOTES = [
     "Metoprolol 25 mg by mouth twice daily was continued.",

@@ -1,4 +1,4 @@
-"""The windowed tagger of ``clinnlp.modeling``: window stitching and precision paths."""
+"""The windowed tagger of ``clinnlp.modeling.tagger``: window stitching, decoding and precision."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from clinnlp.errors import ModelError
-from clinnlp.modeling import Tagger, base_model_path
+from clinnlp.modeling.tagger import Tagger, base_model_path
 
 TAGS = ["O", "B-Drug", "I-Drug"]
 

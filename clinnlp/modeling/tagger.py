@@ -19,8 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clinnlp.align import SpanPrediction, decode_bio, viterbi, window_owner, windows, word_offsets
 from clinnlp.errors import ModelError
+from clinnlp.modeling.align import (
+    SpanPrediction,
+    decode_bio,
+    viterbi,
+    window_owner,
+    windows,
+    word_offsets,
+)
 
 if TYPE_CHECKING:
     pass
@@ -292,7 +299,7 @@ def new_model(labels: Sequence[str], base: str | Path | None = None) -> Tagger:
     import torch
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
-    from clinnlp.align import bio_tags
+    from clinnlp.modeling.align import bio_tags
 
     base = Path(base) if base is not None else base_model_path()
     if not (base / "config.json").is_file():

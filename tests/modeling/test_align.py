@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from clinnlp.align import (
+from clinnlp.modeling.align import (
     bio_tags,
     decode_bio,
     encode_bio,
