@@ -63,7 +63,8 @@ class TaggerComponent:
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``None``/``"auto"`` (the default):
             CUDA when present.
         span_key: also store the spans in ``doc.spans[span_key]`` when set.
-        precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see :class:`~clinnlp.modeling.tagger.Tagger`).
+        precision: ``"auto"``, ``"bf16"`` or ``"fp32"``
+            (see :class:`~clinnlp.modeling.tagger.Tagger`).
     """
 
     def __init__(
