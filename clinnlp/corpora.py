@@ -35,6 +35,10 @@ CHECKSUMS = CORPORA_DIR / "checksums.json"
 DATA_DIR = CORPORA_DIR / "data"
 #: The shared copy next to the project, used when no source is given.
 DEFAULT_SOURCE = ROOT.parent / "shared" / "corpora"
+#: Gold sets whose annotations live in this repository and whose texts come from a fetched
+#: corpus: ``{name: (corpus, folder of its texts)}``. ``corpora/<name>/*.ann`` plus the
+#: ``.txt`` of the same names become ``corpora/data/<name>/`` (a BRAT folder).
+ANNOTATED = {"mtsamples_dev": ("mtsamples", "notes")}
 
 
 def sha256(path: Path) -> str:
@@ -130,7 +134,33 @@ def fetch_corpora(
             target,
         )
         done[name] = str(target)
+    for name, (corpus, texts) in ANNOTATED.items():
+        if (dest / corpus).is_dir():
+            done[name] = str(assemble_annotated(name, dest / corpus / texts, dest / name))
     return done
+
+
+def assemble_annotated(name: str, texts: Path, target: Path) -> Path:
+    """Build the BRAT folder ``target`` from the committed ``corpora/<name>/*.ann`` and the
+    texts of the same names in ``texts`` (copied, so the folder stands alone).
+
+    Raises:
+        CorpusError: a text named by an annotation file is missing.
+    """
+    annotations = sorted((CORPORA_DIR / name).glob("*.ann"))
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.is_dir():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for ann in annotations:
+        text = texts / f"{ann.stem}.txt"
+        if not text.is_file():
+            raise CorpusError(E_CORPUS_MISSING.format(name=name, path=text, source=texts))
+        shutil.copy2(text, target / text.name)
+        shutil.copy2(ann, target / ann.name)
+    logger.info("%s: %d annotated notes assembled at %s", name, len(annotations), target)
+    return target
 
 
 def check_corpora(dest: Path = DATA_DIR, checksums: Path = CHECKSUMS) -> list[str]:

@@ -165,6 +165,10 @@ E_CV_NOT_RESULT = "{path}: exists but is not a cv result; move it or pick anothe
 E_CV_FOLDS = (
     "--folds: {found!r} is not a fold; expected comma-separated integers from 0 to k-1 ({k} folds)"
 )
+E_CV_BENCHMARK = (
+    "the first corpus of `clinnlp cv` is the ADE-Corpus-V2 folder whose folds are tested; "
+    "{spec} is not one (give it plain or as ade:PATH, and other corpora after it)"
+)
 E_CV_OTHER_RECIPE = (
     "{path}: holds a cv run of another recipe ({option} was {stored!r} there, {given!r} now); "
     "run with the same options to add folds to it, or pick another --json to keep both"
@@ -173,6 +177,12 @@ E_CV_OTHER_RECIPE = (
 E_CARD_OTHER_RECIPE = (
     "{path}: the cv run measured another recipe ({option} was {stored!r} there, {given!r} "
     "here); the model card only shows figures of the recipe it was trained with"
+)
+
+E_LABEL_MAP = "--map {item!r}: expected FROM=TO (TO may be empty to drop the label)"
+E_SOURCE_SPEC = (
+    "training source {spec!r}: unknown kind {kind!r}; expected KIND:PATH with KIND one of "
+    "{kinds}, or a plain path"
 )
 
 # Batch annotation, continued (clinnlp.annotate, clinnlp.readers.textfile).

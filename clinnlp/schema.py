@@ -147,6 +147,20 @@ class Document:
         )
 
 
+#: Assertion statuses (``Entity.attributes["assertion"]``) under which an event is not the
+#: patient's actual event: it did not happen, may happen, or happened to someone else.
+NOT_ASSERTED = frozenset({"negated", "hypothetical", "family"})
+
+
+def is_asserted(entity: Entity) -> bool:
+    """Whether ``entity`` is asserted as the patient's own: its ``assertion`` attribute (set
+    by clinnlp) is not in :data:`NOT_ASSERTED`, and it carries no BRAT flag of those names
+    (``Negated``, ``Hypothetical``, ``Family``, as the gold sets write them)."""
+    status = str(entity.attributes.get("assertion", "present")).lower()
+    flags = {k.lower() for k, v in entity.attributes.items() if v is True}
+    return status not in NOT_ASSERTED and not flags & NOT_ASSERTED
+
+
 def validate(doc: Document) -> list[str]:
     """Return the problems of a document (empty when sound): spans outside the text, span
     text that differs from ``text[start:end]``, duplicate ids, relations to unknown entities.

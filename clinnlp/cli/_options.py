@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from clinnlp.errors import E_LABEL_MAP, ConfigError
 from clinnlp.training.train import TrainConfig
 
 Base = Annotated[
@@ -31,6 +32,21 @@ Patience = Annotated[
 MaxSteps = Annotated[int | None, typer.Option(min=1, help="Stop after this many optimiser steps.")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
 Precision = Annotated[str, typer.Option(help="auto (bf16 where fast), bf16 or fp32.")]
+Map = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="Rename a label when reading the corpora, FROM=TO (repeat; TO empty drops it), "
+        "e.g. --map ADE=Adverse-Effect.",
+    ),
+]
+Vocabulary = Annotated[
+    bool,
+    typer.Option(
+        help="Weak Drug labels from the packaged drug vocabulary in corpora that do not mark "
+        "every drug (ade:, ade-neg:).",
+    ),
+]
 Labels = Annotated[
     str | None,
     typer.Option(help="Comma-separated entity labels to learn [default: all in the corpus]."),
@@ -49,9 +65,15 @@ def train_config(
     device: str,
     precision: str,
     labels: str | None,
+    sources: list[str] | None = None,
+    label_map: list[str] | None = None,
+    vocabulary: bool = False,
 ) -> TrainConfig:
     """A :class:`TrainConfig` from the shared options."""
     return TrainConfig(
+        sources=list(sources or []),
+        label_map=parse_map(label_map),
+        vocabulary=vocabulary,
         base=str(base) if base else None,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
         epochs=epochs,
@@ -64,3 +86,14 @@ def train_config(
         device=device,
         precision=precision,
     )
+
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    """``["ADE=Adverse-Effect", "Disease="]`` as a dict (ConfigError on a malformed item)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip():
+            raise ConfigError(E_LABEL_MAP.format(item=item))
+        out[old.strip()] = new.strip()
+    return out

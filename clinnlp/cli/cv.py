@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,20 +11,28 @@ import typer
 
 from clinnlp.cli import _options as o
 from clinnlp.cli._app import app, cli_errors
+from clinnlp.errors import E_CV_BENCHMARK, ConfigError
 
 
 @app.command("cv")
 @cli_errors
 def cv_cli(
-    corpus: Annotated[
-        Path, typer.Argument(help="ADE-Corpus-V2 folder (see `make corpora`).")
-    ] = Path("corpora/data/ade_corpus_v2"),
+    corpora: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="The ADE-Corpus-V2 folder whose folds are tested ([ade:]PATH; with ade: its "
+            "unmarked drugs are not taught as outside), then more training corpora "
+            "([KIND:]PATH, as for `clinnlp train`): a test fold's PMIDs stay out of them.",
+            show_default="corpora/data/ade_corpus_v2",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=2, help="Folds in the split.")] = 10,
     folds: Annotated[
         str | None, typer.Option(help="Comma-separated fold indices to run [default: all].")
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the results here.")
+        Path | None,
+        typer.Option("--json", help="Write the results here, after every fold; rerun to resume."),
     ] = None,
     save_models: Annotated[
         Path | None, typer.Option(help="Keep each fold's model in this folder (fold-N).")
@@ -39,6 +47,8 @@ def cv_cli(
     max_steps: o.MaxSteps = None,
     device: o.Device = "auto",
     precision: o.Precision = "auto",
+    label_map: o.Map = None,
+    vocabulary: o.Vocabulary = False,
 ) -> None:
     """Per-fold and mean strict F1 per label, and the macro-F1 over Drug and Adverse-Effect."""
     from clinnlp.readers.ade import read_ade
@@ -49,7 +59,12 @@ def cv_cli(
         previous_folds,
         save_results,
     )
+    from clinnlp.training.sources import KINDS, Source, load_sources
 
+    sources = [Source.parse(c) for c in corpora or ["corpora/data/ade_corpus_v2"]]
+    benchmark, extra_sources = sources[0], sources[1:]
+    if benchmark.kind not in (None, "ade"):
+        raise ConfigError(E_CV_BENCHMARK.format(spec=benchmark))
     cfg = o.train_config(
         base,
         epochs,
@@ -62,10 +77,17 @@ def cv_cli(
         device,
         precision,
         "Drug,Adverse-Effect",
+        [str(s) for s in sources],
+        label_map,
+        vocabulary,
     )
-    docs = list(read_ade(corpus, remove_overlapping=True))
+    docs = list(read_ade(benchmark.path, remove_overlapping=True))
+    if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively
+        annotated = sorted(KINDS["ade"].annotated or ())
+        docs = [replace(d, metadata={**d.metadata, "annotated": annotated}) for d in docs]
+    extra = load_sources(extra_sources, cfg.label_map)
     run = parse_folds(folds, k) if folds else None
-    recipe = {"k": k, "config": asdict(cfg), "corpus": str(corpus)}
+    recipe = {"k": k, "config": asdict(cfg), "corpus": benchmark.path}
     done = previous_folds(json_out, recipe) if json_out else []
     if done:
         typer.echo(f"Resuming: folds {[r['fold'] for r in done]} already done in {json_out}")
@@ -76,7 +98,7 @@ def cv_cli(
             save_results(json_out, recipe, summary)
 
     result = cross_validate(
-        docs, cfg, k=k, folds=run, on_fold=on_fold, save_dir=save_models, done=done
+        docs, cfg, k=k, folds=run, on_fold=on_fold, save_dir=save_models, done=done, extra=extra
     )
     typer.echo(format_cv(result))
     if json_out:

@@ -1,4 +1,5 @@
-"""``clinnlp train``: fine-tune a tagger on a corpus in any format the readers handle."""
+"""``clinnlp train``: fine-tune a tagger on one or more corpora in any format the readers
+handle."""
 
 from __future__ import annotations
 
@@ -38,12 +39,18 @@ def read_cv_result(path: Path, config: dict[str, Any]) -> dict[str, Any]:
 @app.command("train")
 @cli_errors
 def train_cli(
-    corpus: Annotated[
-        Path, typer.Argument(help="Training corpus: ADE folder, BRAT folder, .jsonl, .conll...")
+    corpora: Annotated[
+        list[str],
+        typer.Argument(
+            help="Training corpora, each [KIND:]PATH: an ADE folder, BRAT folder, .jsonl, "
+            ".conll, PubTator file... KIND (ade, ade-neg, bc5cdr) says which labels a corpus "
+            "marks exhaustively; see clinnlp.training.sources.",
+            show_default=False,
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model to.")],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Corpus format [default: guessed].")
+        str | None, typer.Option("--format", help="Format of plain corpora [default: guessed].")
     ] = None,
     dev: Annotated[
         Path | None, typer.Option(help="Dev corpus for early stopping (same format).")
@@ -59,6 +66,8 @@ def train_cli(
     device: o.Device = "auto",
     precision: o.Precision = "auto",
     labels: o.Labels = None,
+    label_map: o.Map = None,
+    vocabulary: o.Vocabulary = False,
     evaluation: Annotated[
         Path | None,
         typer.Option(
@@ -70,10 +79,12 @@ def train_cli(
     """Fine-tune a token classifier and save it with its config, metrics and model card."""
     from clinnlp.readers import read
     from clinnlp.training.card import cv_evaluation, model_card
+    from clinnlp.training.sources import Source, load_sources
     from clinnlp.training.train import save_model, train
 
     if out.exists() and any(out.iterdir()) and not force:
         raise ConfigError(E_OUTPUT_EXISTS.format(path=out))
+    sources = [Source.parse(c) for c in corpora]
     cfg = o.train_config(
         base,
         epochs,
@@ -86,12 +97,15 @@ def train_cli(
         device,
         precision,
         labels,
+        [str(s) for s in sources],
+        label_map,
+        vocabulary,
     )
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
-    docs = list(read(corpus, fmt))
+    docs = load_sources(sources, cfg.label_map, fmt=fmt)
     dev_docs = list(read(dev, fmt)) if dev else None
     tagger, metrics = train(docs, cfg, dev_docs, progress=lambda r: typer.echo(json.dumps(r)))
-    tagger.meta["corpus"] = str(corpus)
+    tagger.meta["corpus"] = " + ".join(corpora)
     if cv_result is not None and evaluation is not None:
         tagger.meta["evaluation"] = cv_evaluation(cv_result, evaluation.as_posix())
     save_model(tagger, out, model_card(tagger.meta))

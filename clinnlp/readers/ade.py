@@ -278,6 +278,19 @@ def drop_overlapping(doc: Document) -> int:
     return len(removed)
 
 
+def read_ade_negative(path: str | Path) -> Iterator[Document]:
+    """Yield only the ``ADE-NEG.txt`` sentences of an ADE-Corpus-V2 folder, as
+    ``read_ade(path, include_negative=True)`` yields them after the ADE sentences.
+
+    Raises:
+        InputError: the file is missing or a line is malformed (file and line named).
+    """
+    neg_path = Path(path) / NEG_FILE
+    if not neg_path.is_file():
+        raise InputError(neg_path, E_NOT_FOUND.format(what="ADE-NEG.txt of ADE-Corpus-V2"))
+    yield from _read_negative(neg_path)
+
+
 def _read_negative(path: Path) -> Iterator[Document]:
     seen: set[str] = set()
     counts: dict[str, int] = {}

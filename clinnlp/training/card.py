@@ -59,6 +59,9 @@ RECIPE_OPTIONS = (
     "dev_fraction",
     "patience",
     "max_steps",
+    "sources",
+    "label_map",
+    "vocabulary",
     "extra",
 )
 

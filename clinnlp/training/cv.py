@@ -28,11 +28,15 @@ PROTOCOL_LABELS = ("Drug", "Adverse-Effect")
 
 
 def fold_scores(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, float]:
-    """Strict F1 per label, micro, and the protocol's macro over Drug and Adverse-Effect."""
+    """Strict F1 per label, micro, and the protocol's macro over Drug and Adverse-Effect, with
+    each label's strict precision and recall as ``"<label> P"`` and ``"<label> R"``."""
     from clinnlp.training.evaluate import evaluate
 
     strict = evaluate(gold, pred, labels=PROTOCOL_LABELS)["entities"]["strict"]
     scores = {label: float(v["f1"]) for label, v in strict["per_label"].items()}
+    for label, v in strict["per_label"].items():
+        scores[f"{label} P"] = float(v["precision"])
+        scores[f"{label} R"] = float(v["recall"])
     scores["micro"] = float(strict["micro"]["f1"])
     scores["macro"] = float(np.mean([scores.get(label, 0.0) for label in PROTOCOL_LABELS]))
     return scores
@@ -46,6 +50,7 @@ def cross_validate(
     on_fold: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     save_dir: str | Path | None = None,
     done: Sequence[dict[str, Any]] = (),
+    extra: Sequence[Document] = (),
 ) -> dict[str, Any]:
     """Train and test one model per fold.
 
@@ -60,6 +65,9 @@ def cross_validate(
             ablations that re-decode the same models).
         done: fold results of earlier runs of the same recipe (any folds, any order); those
             folds are not run again, and they stay in the result whether asked for now or not.
+        extra: more training documents (other corpora); those whose ``metadata["pmid"]`` is
+            a PMID of the test fold stay out of that fold's training, so nothing of a test
+            abstract is learnt.
 
     Returns:
         :func:`summarise` of every fold result: those in ``done`` and those run now.
@@ -74,6 +82,8 @@ def cross_validate(
             continue
         test = [d for d, a in zip(docs, assignment, strict=True) if a == f]
         rest = [d for d, a in zip(docs, assignment, strict=True) if a != f]
+        test_pmids = {str(d.metadata["pmid"]) for d in test}
+        rest += [d for d in extra if str(d.metadata.get("pmid", "")) not in test_pmids]
         started = time.perf_counter()
         tagger, metrics = train(rest, replace(config, seed=config.seed + f))
         pred = predict_documents(tagger, test)
@@ -170,9 +180,10 @@ def save_results(path: Path, recipe: dict[str, Any], result: dict[str, Any]) -> 
 
 
 def format_cv(result: dict[str, Any]) -> str:
-    """A per-fold table with the mean ± std row, strict F1 in percent."""
-    labels = [k for k in result["mean"] if k not in ("micro", "macro")]
-    cols = [*labels, "micro", "macro"]
+    """A per-fold table with the mean ± std row: strict F1 per label, micro and macro, then
+    each label's strict precision (``<label> P``), in percent."""
+    labels = [k for k in result["mean"] if k not in ("micro", "macro") and " " not in k]
+    cols = [*labels, "micro", "macro", *(k for k in result["mean"] if k.endswith(" P"))]
     head = f"{'fold':>6} " + " ".join(f"{c:>15}" for c in cols) + f" {'epochs':>7} {'seconds':>8}"
     lines = [head, "-" * len(head)]
     for r in result["folds"]:

@@ -16,8 +16,13 @@ Plain functions returning dicts; :func:`format_report` prints them. The rules:
   overlap length, an exact match first at equal overlap, then by position
   (:func:`lenient_matches`). Hence lenient TP >= strict TP, and a prediction covering two
   gold spans matches one of them only.
-* **relations** (strict only): relation label, head span and label, tail span and label all
-  right, in that direction (head and tail swapped is wrong).
+* **relations**, strict: relation label, head span and label, tail span and label all
+  right, in that direction (head and tail swapped is wrong); lenient: relation label and
+  argument labels right, and each argument overlapping its gold span, matched one-to-one
+  greedily (by total overlap) as entities are.
+* **asserted**: for each label in ``asserted``, a derived label ``"<label> asserted"`` holds
+  the entities of that label that :func:`~clinnlp.schema.is_asserted` (not negated,
+  hypothetical or a family member's), scored like any label: an asserted-ADE figure.
 * Zero division gives 0.0: precision without predictions, recall without gold, F1 when
   P + R = 0 (scikit-learn's ``zero_division=0``).
 * ``micro`` comes from the counts summed over labels; ``macro`` is the unweighted mean of the
@@ -38,7 +43,7 @@ from clinnlp.errors import (
     E_EVAL_UNKNOWN_DOC,
     EvaluationError,
 )
-from clinnlp.schema import Document
+from clinnlp.schema import Document, is_asserted
 
 Span = tuple[int, int, str]  # start, end, label
 RelationKey = tuple[str, Span, Span]  # label, head, tail
@@ -91,6 +96,7 @@ def evaluate(
     pred: Iterable[Document],
     labels: Iterable[str] | None = None,
     relation_labels: Iterable[str] | None = None,
+    asserted: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Score ``pred`` against ``gold`` (the rules are in the module docstring).
 
@@ -99,10 +105,13 @@ def evaluate(
         pred: the predicted documents, with the same ids and texts.
         labels: entity labels to score (others are ignored on both sides); all when omitted.
         relation_labels: relation labels to score; all when omitted.
+        asserted: entity labels also scored on their asserted entities only, as
+            ``"<label> asserted"``.
 
     Returns:
         ``{"documents", "missing", "entities": {"strict", "lenient"}, "relations",
-        "duplicates"}``, where each score table is ``{"per_label": {label: scores},
+        "relations_lenient", "duplicates"}``, where each score table is
+        ``{"per_label": {label: scores},
         "micro": scores, "macro": {"precision", "recall", "f1"}}`` and ``scores`` holds
         ``precision``, ``recall``, ``f1`` (fractions) and ``tp``, ``fp``, ``fn``, ``support``.
 
@@ -115,11 +124,15 @@ def evaluate(
     unknown = [doc_id for doc_id in pred_docs if doc_id not in gold_docs]
     if unknown:
         raise EvaluationError(E_EVAL_UNKNOWN_DOC.format(count=len(unknown), doc_id=unknown[0]))
+    asserted = list(asserted)
     keep = set(labels) if labels is not None else None
+    if keep is not None:
+        keep |= {f"{label} asserted" for label in asserted}
     keep_rel = set(relation_labels) if relation_labels is not None else None
     strict: Counts = {}
     lenient: Counts = {}
     relations: Counts = {}
+    relations_lenient: Counts = {}
     duplicates = Counter[str]()
     for doc_id, g in gold_docs.items():
         p = pred_docs.get(doc_id) or Document(doc_id, g.text)
@@ -127,8 +140,8 @@ def evaluate(
             raise EvaluationError(
                 E_EVAL_TEXT.format(doc_id=doc_id, n_pred=len(p.text), n_gold=len(g.text))
             )
-        g_ents, g_dups = _entities(g, keep)
-        p_ents, p_dups = _entities(p, keep)
+        g_ents, g_dups = _entities(g, keep, asserted)
+        p_ents, p_dups = _entities(p, keep, asserted)
         duplicates["gold_entities"] += g_dups
         duplicates["pred_entities"] += p_dups
         _count(strict, g_ents, p_ents, lambda span: span[2])
@@ -145,11 +158,20 @@ def evaluate(
         duplicates["gold_relations"] += g_dups
         duplicates["pred_relations"] += p_dups
         _count(relations, g_rels, p_rels, lambda key: key[0])
+        for label in {key[0] for key in g_rels | p_rels}:
+            g_keys = [key for key in g_rels if key[0] == label]
+            p_keys = [key for key in p_rels if key[0] == label]
+            tp = len(_lenient_relation_matches(g_keys, p_keys))
+            row = relations_lenient.setdefault(label, [0, 0, 0])
+            row[0] += tp
+            row[1] += len(p_keys) - tp
+            row[2] += len(g_keys) - tp
     return {
         "documents": len(gold_docs),
         "missing": sum(1 for doc_id in gold_docs if doc_id not in pred_docs),
         "entities": {"strict": _table(strict, keep), "lenient": _table(lenient, keep)},
         "relations": _table(relations, keep_rel),
+        "relations_lenient": _table(relations_lenient, keep_rel),
         "duplicates": {
             key: duplicates[key]
             for key in ("gold_entities", "pred_entities", "gold_relations", "pred_relations")
@@ -166,9 +188,45 @@ def _by_id(docs: Iterable[Document], side: str) -> dict[str, Document]:
     return out
 
 
-def _entities(doc: Document, keep: set[str] | None) -> tuple[set[Span], int]:
-    """The entity set of a document and how many duplicates it dropped."""
-    spans = [(e.start, e.end, e.label) for e in doc.entities if keep is None or e.label in keep]
+def _lenient_relation_matches(
+    gold: Iterable[RelationKey], pred: Iterable[RelationKey]
+) -> list[tuple[RelationKey, RelationKey]]:
+    """One-to-one pairs of relations (of one label) whose argument labels agree and whose
+    arguments each overlap, taken greedily by total overlap, then by position."""
+
+    def overlap(a: Span, b: Span) -> int:
+        return min(a[1], b[1]) - max(a[0], b[0]) if a[2] == b[2] else 0
+
+    candidates = []
+    for g in set(gold):
+        for p in set(pred):
+            head, tail = overlap(g[1], p[1]), overlap(g[2], p[2])
+            if head > 0 and tail > 0:
+                candidates.append((-(head + tail), g != p, g, p))
+    used_gold: set[RelationKey] = set()
+    used_pred: set[RelationKey] = set()
+    pairs = []
+    for _, _, g, p in sorted(candidates):
+        if g not in used_gold and p not in used_pred:
+            used_gold.add(g)
+            used_pred.add(p)
+            pairs.append((g, p))
+    return pairs
+
+
+def _entities(
+    doc: Document, keep: set[str] | None, asserted: Iterable[str] = ()
+) -> tuple[set[Span], int]:
+    """The entity set of a document (with the ``"<label> asserted"`` copies) and how many
+    duplicates it dropped."""
+    derived = set(asserted)
+    spans = [(e.start, e.end, e.label) for e in doc.entities]
+    spans += [
+        (e.start, e.end, f"{e.label} asserted")
+        for e in doc.entities
+        if e.label in derived and is_asserted(e)
+    ]
+    spans = [s for s in spans if keep is None or s[2] in keep]
     unique = set(spans)
     return unique, len(spans) - len(unique)
 
@@ -234,11 +292,21 @@ def format_report(result: dict[str, Any]) -> str:
         support = "" if row == "macro" else str(_scores(strict, row)["support"])
         lines.append(f"{row:<{width}}  {s}  {le}{support:>8}")
     relations = result["relations"]
-    lines += ["", "Relations (strict: label, both argument spans and labels, direction)"]
-    lines.append(f"{'label':<{width}}  {cols}{'gold':>8}")
+    rel_lenient = result.get("relations_lenient", relations)
+    lines += [
+        "",
+        "Relations (strict: label, both argument spans and labels, direction; "
+        "lenient: arguments overlap)",
+        f"{'':<{width}}  {'strict':^23}  {'lenient':^23}",
+        f"{'label':<{width}}  {cols}  {cols}{'gold':>8}",
+    ]
     for row in [*relations["per_label"], "micro", "macro"]:
         support = "" if row == "macro" else str(_scores(relations, row)["support"])
-        lines.append(f"{row:<{width}}  {_row(relations, row)}{support:>8}")
+        lenient_row = _row(rel_lenient, row) if row in rel_lenient["per_label"] or row in (
+            "micro",
+            "macro",
+        ) else ""
+        lines.append(f"{row:<{width}}  {_row(relations, row)}  {lenient_row}{support:>8}")
     dups = result.get("duplicates", {})
     if any(dups.values()):
         lines += ["", "Duplicates counted once: " + ", ".join(f"{k} {v}" for k, v in dups.items())]

@@ -57,6 +57,9 @@ class TrainConfig:
     seed: int = 13
     device: str | None = None
     precision: str = "auto"
+    sources: list[str] = field(default_factory=list)  # the corpora, as written (for the record)
+    label_map: dict[str, str] = field(default_factory=dict)  # renames applied when reading
+    vocabulary: bool = False  # weak Drug labels from the drug vocabulary where Drug is unmarked
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -264,6 +267,10 @@ def train(
         raise ConfigError("the training corpus has no entities: nothing to learn")
     # A document that does not say which labels it annotates annotates those of the corpus.
     docs = [_with_annotated(d, labels) for d in docs]
+    if cfg.vocabulary:
+        from clinnlp.training.sources import weak_drug_labels
+
+        docs = weak_drug_labels(docs)
     dev_labels = list(labels)  # early stopping scores what the corpus teaches
     tagger = new_model(labels, cfg.base)
     inherited = sorted(set(tagger.labels) - set(labels))

@@ -87,7 +87,14 @@ def test_train_cli_model_card_evaluation_comes_from_the_cv_json(tmp_path, tiny_e
     write_brat(corpus)
     recipe = ["--epochs", "2", "--max-steps", "1", "--dev-fraction", "0", "--lr", "1e-4"]
     config = asdict(
-        TrainConfig(base=str(tiny_encoder), epochs=2, max_steps=1, dev_fraction=0, lr=1e-4)
+        TrainConfig(
+            base=str(tiny_encoder),
+            epochs=2,
+            max_steps=1,
+            dev_fraction=0,
+            lr=1e-4,
+            sources=[str(corpus)],
+        )
     )
     scores = [
         {"Drug": 0.9012, "Adverse-Effect": 0.8, "micro": 0.85, "macro": 0.8506},

