@@ -47,6 +47,13 @@ Vocabulary = Annotated[
         "every drug (ade:, ade-neg:).",
     ),
 ]
+Relations = Annotated[
+    bool,
+    typer.Option(
+        help="Also learn the corpora's relations (Causes, Dose-of...) with a head on the "
+        "tagger's encoder pass.",
+    ),
+]
 Labels = Annotated[
     str | None,
     typer.Option(help="Comma-separated entity labels to learn [default: all in the corpus]."),
@@ -68,12 +75,14 @@ def train_config(
     sources: list[str] | None = None,
     label_map: list[str] | None = None,
     vocabulary: bool = False,
+    relations: bool = True,
 ) -> TrainConfig:
     """A :class:`TrainConfig` from the shared options."""
     return TrainConfig(
         sources=list(sources or []),
         label_map=parse_map(label_map),
         vocabulary=vocabulary,
+        relations=relations,
         base=str(base) if base else None,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
         epochs=epochs,

@@ -49,8 +49,10 @@ def cv_cli(
     precision: o.Precision = "auto",
     label_map: o.Map = None,
     vocabulary: o.Vocabulary = False,
+    relations: o.Relations = True,
 ) -> None:
-    """Per-fold and mean strict F1 per label, and the macro-F1 over Drug and Adverse-Effect."""
+    """Per-fold and mean strict F1 per label, the macro-F1 over Drug and Adverse-Effect, and
+    the strict F1 of Causes relations (Drug -> Adverse-Effect) when the model learns them."""
     from clinnlp.readers.ade import read_ade
     from clinnlp.training.cv import (
         cross_validate,
@@ -59,7 +61,7 @@ def cv_cli(
         previous_folds,
         save_results,
     )
-    from clinnlp.training.sources import KINDS, Source, load_sources
+    from clinnlp.training.sources import KINDS, Source, load_sources, normalize_ade_relations
 
     sources = [Source.parse(c) for c in corpora or ["corpora/data/ade_corpus_v2"]]
     benchmark, extra_sources = sources[0], sources[1:]
@@ -80,8 +82,9 @@ def cv_cli(
         [str(s) for s in sources],
         label_map,
         vocabulary,
+        relations,
     )
-    docs = list(read_ade(benchmark.path, remove_overlapping=True))
+    docs = [normalize_ade_relations(d) for d in read_ade(benchmark.path, remove_overlapping=True)]
     if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively
         annotated = sorted(KINDS["ade"].annotated or ())
         docs = [replace(d, metadata={**d.metadata, "annotated": annotated}) for d in docs]

@@ -68,6 +68,7 @@ def train_cli(
     labels: o.Labels = None,
     label_map: o.Map = None,
     vocabulary: o.Vocabulary = False,
+    relations: o.Relations = True,
     evaluation: Annotated[
         Path | None,
         typer.Option(
@@ -100,6 +101,7 @@ def train_cli(
         [str(s) for s in sources],
         label_map,
         vocabulary,
+        relations,
     )
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = load_sources(sources, cfg.label_map, fmt=fmt)

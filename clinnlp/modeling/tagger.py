@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -28,14 +28,21 @@ from clinnlp.modeling.align import (
     windows,
     word_offsets,
 )
-
-if TYPE_CHECKING:
-    pass
+from clinnlp.modeling.relations import (
+    RelationPrediction,
+    build_head,
+    candidate_pairs,
+    distance_bucket,
+    gap,
+)
 
 logger = logging.getLogger(__name__)
 
 CLINNLP_FILE = "clinnlp.json"
+RELATIONS_FILE = "relations.safetensors"
 REQUIRED_FILES = ("config.json", "model.safetensors")
+#: A relation is predicted when its probability reaches this.
+RELATION_THRESHOLD = 0.5
 
 
 def base_model_path() -> Path:
@@ -153,10 +160,12 @@ class Tagger:
     Args:
         model: a ``transformers`` token-classification model.
         tokenizer: its fast tokenizer.
-        meta: the contents of ``clinnlp.json`` (training config, scores, window settings).
+        meta: the contents of ``clinnlp.json`` (training config, scores, window settings;
+            ``meta["relations"]`` configures the relation head).
         device: ``"cpu"``, ``"cuda"``...
         precision: ``"auto"`` (bf16 autocast where the hardware does it fast), ``"bf16"``
             or ``"fp32"``.
+        relations: the relation head of :mod:`clinnlp.modeling.relations`, if any.
     """
 
     def __init__(
@@ -166,8 +175,10 @@ class Tagger:
         meta: dict[str, Any] | None = None,
         device: str = "cpu",
         precision: str = "auto",
+        relations: Any = None,
     ) -> None:
         self.model = model.to(device).eval()
+        self.relations = relations.to(device).eval() if relations is not None else None
         self.tokenizer = tokenizer
         self.meta = dict(meta or {})
         self.device = device
@@ -178,6 +189,13 @@ class Tagger:
         max_pos = int(getattr(model.config, "max_position_embeddings", 512))
         self.window = min(int(self.meta.get("window", 256)), max_pos) - 2
         self.stride = min(int(self.meta.get("stride", 64)), self.window // 2)
+
+    @property
+    def relation_types(self) -> dict[str, tuple[str, str]]:
+        """``{relation: (head label, tail label)}`` the relation head predicts (none without)."""
+        if self.relations is None:
+            return {}
+        return {k: (v[0], v[1]) for k, v in self.meta["relations"]["types"].items()}
 
     @property
     def labels(self) -> list[str]:
@@ -206,7 +224,19 @@ class Tagger:
             ) from None
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"{path}: a fast tokenizer (tokenizer.json) is required for offsets")
-        return cls(model, tokenizer, meta, resolve_device(device), precision)
+        head = None
+        if (path / RELATIONS_FILE).is_file() and meta.get("relations"):
+            from safetensors.torch import load_file
+
+            head = build_head(meta["relations"], int(model.config.hidden_size))
+            state = {k: v.float() for k, v in load_file(str(path / RELATIONS_FILE)).items()}
+            try:
+                head.load_state_dict(state)
+            except RuntimeError as err:
+                raise ModelError(
+                    f"{path}: {RELATIONS_FILE} does not fit its config ({err})"
+                ) from None
+        return cls(model, tokenizer, meta, resolve_device(device), precision, head)
 
     def save(self, path: str | Path, fp16: bool = True) -> Path:
         """Write the model (fp16 safetensors by default: half the size), tokenizer and meta."""
@@ -222,18 +252,29 @@ class Tagger:
         with _quiet_transformers():
             model.save_pretrained(path, safe_serialization=True)
             self.tokenizer.save_pretrained(path)
+        if self.relations is not None:
+            from safetensors.torch import save_file
+
+            dtype = torch.float16 if fp16 else torch.float32
+            state = {k: v.detach().to("cpu", dtype) for k, v in self.relations.state_dict().items()}
+            save_file(state, str(path / RELATIONS_FILE))
+        elif (path / RELATIONS_FILE).exists():
+            (path / RELATIONS_FILE).unlink()  # a head left by an older model in this folder
         meta = dict(self.meta, window=self.window + 2, stride=self.stride)
         (path / CLINNLP_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", "utf-8")
         return path
 
-    def _logits(self, chunks: list[list[int]], batch_size: int) -> list[np.ndarray]:
-        """Per-token log-probabilities for each chunk of subword ids (special tokens added)."""
+    def _forward(
+        self, chunks: list[list[int]], batch_size: int, states: bool = False
+    ) -> list[tuple[np.ndarray, Any]]:
+        """Per-token log-probabilities of each chunk of subword ids (special tokens added) and,
+        with ``states``, its last hidden states (a ``(len + 2, hidden)`` tensor, [CLS] first)."""
         import torch
 
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         pad_id = self.tokenizer.pad_token_id or 0
         order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
-        out: list[np.ndarray] = [np.empty(0)] * len(chunks)
+        out: list[tuple[np.ndarray, Any]] = [(np.empty(0), None)] * len(chunks)
         autocast = torch.autocast(
             self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.use_bf16
         )
@@ -247,12 +288,13 @@ class Tagger:
                     seq = [cls_id, *chunks[i], sep_id]
                     ids[row, : len(seq)] = torch.tensor(seq)
                     mask[row, : len(seq)] = 1
-                logits = self.model(
-                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
-                ).logits
+                logits, hidden = encode(
+                    self.model, ids.to(self.device), mask.to(self.device), states
+                )
                 logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
                 for row, i in enumerate(idx):
-                    out[i] = logp[row, 1 : len(chunks[i]) + 1]
+                    n = len(chunks[i]) + 2
+                    out[i] = (logp[row, 1 : n - 1], hidden[row, :n].float() if states else None)
         return out
 
     def predict(
@@ -267,23 +309,132 @@ class Tagger:
             constrained: decode with the BIO grammar (Viterbi); ``False`` takes each word's
                 most probable tag on its own.
         """
+        return [spans for spans, _ in self.extract(texts, batch_size, constrained, False)]
+
+    def extract(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        constrained: bool = True,
+        relations: bool = True,
+    ) -> list[tuple[list[SpanPrediction], list[RelationPrediction]]]:
+        """Spans as :meth:`predict` and, when the model has a relation head (and
+        ``relations``), the relations between them, from the same encoder pass: each candidate
+        pair is scored in the window that holds both spans with the most context."""
+        with_relations = relations and self.relations is not None
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
         chunks = [e.ids[s:t] for e, plan in zip(encoded, plans, strict=True) for s, t in plan]
-        logps = iter(self._logits(chunks, batch_size))
-        results: list[list[SpanPrediction]] = []
+        outputs = iter(self._forward(chunks, batch_size, states=with_relations))
+        results: list[tuple[list[SpanPrediction], list[RelationPrediction]]] = []
         for enc, plan in zip(encoded, plans, strict=True):
-            per_window = [next(logps) for _ in plan]
+            per_window = [next(outputs) for _ in plan]
             if not enc.ids:
-                results.append([])
+                results.append(([], []))
                 continue
             owner = window_owner(len(enc.ids), plan)
             firsts = enc.first_subwords()
-            rows = np.stack([per_window[owner[t]][t - plan[owner[t]][0]] for t in firsts])
+            rows = np.stack([per_window[owner[t]][0][t - plan[owner[t]][0]] for t in firsts])
             path = viterbi(rows, self.tags) if constrained else rows.argmax(axis=1).tolist()
             probs = np.exp(rows[np.arange(len(path)), path])
-            results.append(decode_bio(enc.words, path, self.tags, probs.tolist()))
+            spans = decode_bio(enc.words, path, self.tags, probs.tolist())
+            found = (
+                self._relations(enc, plan, [w[1] for w in per_window], spans)
+                if with_relations
+                else []
+            )
+            results.append((spans, found))
         return results
+
+    def _relations(
+        self,
+        enc: Encoded,
+        plan: list[tuple[int, int]],
+        states: list[Any],
+        spans: list[SpanPrediction],
+    ) -> list[RelationPrediction]:
+        """Score the candidate pairs of one text's spans (see :meth:`extract`)."""
+        import torch
+
+        assert self.relations is not None
+        config = self.meta["relations"]
+        ranges = [token_range(enc.offsets, s.start, s.end) for s in spans]
+        pairs = candidate_pairs(
+            [s.label for s in spans], ranges, self.relation_types, int(config["max_distance"])
+        )
+        label_index = {label: i for i, label in enumerate(config["labels"])}
+        type_index = {name: i for i, name in enumerate(sorted(config["types"]))}
+        by_window: dict[int, list[tuple[int, int, str]]] = {}
+        for i, j, name in pairs:
+            w = best_window(plan, ranges[i], ranges[j])
+            if w is not None and spans[i].label in label_index and spans[j].label in label_index:
+                by_window.setdefault(w, []).append((i, j, name))
+        found = []
+        with torch.inference_mode():
+            for w, group in sorted(by_window.items()):
+                offset = plan[w][0] - 1  # [CLS] is row 0 of the window's states
+                used = sorted({k for i, j, _ in group for k in (i, j)})
+                row = {k: n for n, k in enumerate(used)}
+                entities = torch.tensor(
+                    [
+                        [ranges[k][0] - offset, ranges[k][1] - offset, label_index[spans[k].label]]
+                        for k in used
+                    ],
+                    device=self.device,
+                )
+                pair_rows = torch.tensor(
+                    [
+                        [
+                            row[i],
+                            row[j],
+                            type_index[name],
+                            distance_bucket(gap(ranges[i], ranges[j])),
+                        ]
+                        for i, j, name in group
+                    ],
+                    device=self.device,
+                )
+                logits = self.relations(states[w].to(self.device), entities, pair_rows)
+                for (i, j, name), p in zip(group, torch.sigmoid(logits).tolist(), strict=True):
+                    if p >= RELATION_THRESHOLD:
+                        found.append(RelationPrediction(name, i, j, float(p)))
+        return found
+
+
+def encode(model: Any, input_ids: Any, attention_mask: Any, states: bool = True) -> tuple[Any, Any]:
+    """One encoder pass of a token-classification model: tag logits and, with ``states``, the
+    last hidden states (else ``None``).
+
+    The same computation as ``BertForTokenClassification.forward`` (encoder, dropout,
+    classifier), keeping the states the relation head reads; other architectures go through
+    ``output_hidden_states``.
+    """
+    if not states:
+        return model(input_ids=input_ids, attention_mask=attention_mask).logits, None
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    if base is not None and hasattr(model, "classifier") and hasattr(model, "dropout"):
+        states = base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return model.classifier(model.dropout(states)), states
+    out = model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+    return out.logits, out.hidden_states[-1]
+
+
+def token_range(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """``[first, last + 1)`` of the subwords whose characters overlap ``[start, end)``."""
+    inside = [i for i, (s, e) in enumerate(offsets) if s < end and start < e]
+    return (inside[0], inside[-1] + 1) if inside else (0, 0)
+
+
+def best_window(
+    plan: Sequence[tuple[int, int]], a: tuple[int, int], b: tuple[int, int]
+) -> int | None:
+    """The window holding both token ranges with the widest margin on its nearer edge."""
+    lo, hi = min(a[0], b[0]), max(a[1], b[1])
+    best, margin = None, -1
+    for w, (s, e) in enumerate(plan):
+        if s <= lo and hi <= e and min(lo - s, e - hi) > margin:
+            best, margin = w, min(lo - s, e - hi)
+    return best
 
 
 def new_model(labels: Sequence[str], base: str | Path | None = None) -> Tagger:

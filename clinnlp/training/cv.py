@@ -25,18 +25,30 @@ from clinnlp.training.train import TrainConfig, predict_documents, save_model, t
 logger = logging.getLogger(__name__)
 
 PROTOCOL_LABELS = ("Drug", "Adverse-Effect")
+#: The protocol's relation (ADE-Corpus-V2's "ADE", as :mod:`clinnlp.training.sources` names it).
+PROTOCOL_RELATION = "Causes"
 
 
-def fold_scores(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, float]:
+def fold_scores(
+    gold: Sequence[Document], pred: Sequence[Document], relations: bool = False
+) -> dict[str, float]:
     """Strict F1 per label, micro, and the protocol's macro over Drug and Adverse-Effect, with
-    each label's strict precision and recall as ``"<label> P"`` and ``"<label> R"``."""
+    each label's strict precision and recall as ``"<label> P"`` and ``"<label> R"``; when the
+    model predicts relations (``relations``), the strict F1 (P, R) of ``Causes`` (both spans
+    and labels and the relation right)."""
     from clinnlp.training.evaluate import evaluate
 
-    strict = evaluate(gold, pred, labels=PROTOCOL_LABELS)["entities"]["strict"]
+    result = evaluate(gold, pred, labels=PROTOCOL_LABELS, relation_labels=[PROTOCOL_RELATION])
+    strict = result["entities"]["strict"]
     scores = {label: float(v["f1"]) for label, v in strict["per_label"].items()}
     for label, v in strict["per_label"].items():
         scores[f"{label} P"] = float(v["precision"])
         scores[f"{label} R"] = float(v["recall"])
+    if relations:
+        relation = result["relations"]["per_label"][PROTOCOL_RELATION]
+        scores[PROTOCOL_RELATION] = float(relation["f1"])
+        scores[f"{PROTOCOL_RELATION} P"] = float(relation["precision"])
+        scores[f"{PROTOCOL_RELATION} R"] = float(relation["recall"])
     scores["micro"] = float(strict["micro"]["f1"])
     scores["macro"] = float(np.mean([scores.get(label, 0.0) for label in PROTOCOL_LABELS]))
     return scores
@@ -94,7 +106,7 @@ def cross_validate(
             "test_documents": len(test),
             "epochs": len(metrics["history"]),
             "seconds": round(time.perf_counter() - started, 1),
-            "scores": fold_scores(test, pred),
+            "scores": fold_scores(test, pred, PROTOCOL_RELATION in tagger.relation_types),
         }
         logger.info("fold %d: %s", f, result["scores"])
         results[f] = result
@@ -180,10 +192,15 @@ def save_results(path: Path, recipe: dict[str, Any], result: dict[str, Any]) -> 
 
 
 def format_cv(result: dict[str, Any]) -> str:
-    """A per-fold table with the mean ± std row: strict F1 per label, micro and macro, then
-    each label's strict precision (``<label> P``), in percent."""
-    labels = [k for k in result["mean"] if k not in ("micro", "macro") and " " not in k]
-    cols = [*labels, "micro", "macro", *(k for k in result["mean"] if k.endswith(" P"))]
+    """A per-fold table with the mean ± std row: strict F1 per label, micro and macro, the
+    relation's strict F1 when measured, then each label's strict precision (``<label> P``),
+    in percent."""
+    labels = [
+        k for k in result["mean"] if k not in ("micro", "macro", PROTOCOL_RELATION) and " " not in k
+    ]
+    relation = [PROTOCOL_RELATION] if PROTOCOL_RELATION in result["mean"] else []
+    precision = [k for k in result["mean"] if k.endswith(" P") and k[:-2] in labels]
+    cols = [*labels, "micro", "macro", *relation, *precision]
     head = f"{'fold':>6} " + " ".join(f"{c:>15}" for c in cols) + f" {'epochs':>7} {'seconds':>8}"
     lines = [head, "-" * len(head)]
     for r in result["folds"]:

@@ -302,10 +302,16 @@ def format_report(result: dict[str, Any]) -> str:
     ]
     for row in [*relations["per_label"], "micro", "macro"]:
         support = "" if row == "macro" else str(_scores(relations, row)["support"])
-        lenient_row = _row(rel_lenient, row) if row in rel_lenient["per_label"] or row in (
-            "micro",
-            "macro",
-        ) else ""
+        lenient_row = (
+            _row(rel_lenient, row)
+            if row in rel_lenient["per_label"]
+            or row
+            in (
+                "micro",
+                "macro",
+            )
+            else ""
+        )
         lines.append(f"{row:<{width}}  {_row(relations, row)}  {lenient_row}{support:>8}")
     dups = result.get("duplicates", {})
     if any(dups.values()):

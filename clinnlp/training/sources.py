@@ -7,6 +7,8 @@ holds. A kind adds what is known about a corpus:
 * ``ade``: ADE-Corpus-V2's DRUG-AE/DRUG-DOSE sentences. Every drug-attributed adverse effect
   of a sentence is marked, but drugs and doses only where they take part in a relation, so
   only ``Adverse-Effect`` counts as annotated: an unmarked drug is not taught as "outside".
+  Relations take the guideline's names (:func:`normalize_ade_relations`): ``Causes`` (Drug
+  -> Adverse-Effect) and ``Dose-of`` (Dose -> Drug).
 * ``ade-neg``: the ADE-NEG sentences of the same folder: no adverse effect (annotated,
   none present), drugs not marked (not annotated).
 * ``bc5cdr``: a BC5CDR PubTator file: ``Chemical`` mentions become ``Drug`` (annotated);
@@ -35,18 +37,35 @@ DRUG, EFFECT = "Drug", "Adverse-Effect"
 
 @dataclass(frozen=True)
 class Kind:
-    """What a kind of source reads and which labels it annotates (``None``: all it holds)."""
+    """What a kind of source reads, which labels and relations it annotates exhaustively
+    (``None``: all it holds)."""
 
     read: Callable[[Path], Iterator[Document]]
     annotated: frozenset[str] | None
     label_map: Mapping[str, str]
     description: str
+    relations: frozenset[str] | None = None
+
+
+#: The relation names ADE-Corpus-V2's are given: (name, swap head and tail).
+ADE_RELATIONS = {"ADE": ("Causes", False), "Dose": ("Dose-of", True)}
+
+
+def normalize_ade_relations(doc: Document) -> Document:
+    """ADE-Corpus-V2 relations under the guideline's names: ``ADE`` (Drug -> effect) becomes
+    ``Causes``; ``Dose`` (Drug -> dose) becomes ``Dose-of``, from the dose to the drug."""
+    relations = []
+    for rel in doc.relations:
+        name, swap = ADE_RELATIONS.get(rel.label, (rel.label, False))
+        head, tail = (rel.tail, rel.head) if swap else (rel.head, rel.tail)
+        relations.append(replace(rel, label=name, head=head, tail=tail))
+    return replace(doc, relations=relations)
 
 
 def _read_ade(path: Path) -> Iterator[Document]:
     from clinnlp.readers.ade import read_ade
 
-    return read_ade(path)
+    return (normalize_ade_relations(d) for d in read_ade(path))
 
 
 def _read_ade_neg(path: Path) -> Iterator[Document]:
@@ -102,7 +121,8 @@ def load_source(
     label_map: Mapping[str, str] | None = None,
     fmt: str | None = None,
 ) -> list[Document]:
-    """The documents of one source, labels mapped, each with ``metadata["annotated"]`` and
+    """The documents of one source, labels mapped, each with ``metadata["annotated"]`` (entity
+    labels marked exhaustively), ``metadata["relations_annotated"]`` (relation labels) and
     ``metadata["corpus"]`` (the source as written)."""
     from clinnlp.readers import read
 
@@ -114,10 +134,16 @@ def load_source(
         annotated = set(kind.annotated)
     else:
         annotated = {e.label for d in docs for e in d.entities}
-    return [
-        replace(d, metadata={**d.metadata, "annotated": sorted(annotated), "corpus": str(source)})
-        for d in docs
-    ]
+    if kind is not None and kind.relations is not None:
+        relations = set(kind.relations)
+    else:
+        relations = {r.label for d in docs for r in d.relations}
+    meta = {
+        "annotated": sorted(annotated),
+        "relations_annotated": sorted(relations),
+        "corpus": str(source),
+    }
+    return [replace(d, metadata={**d.metadata, **meta}) for d in docs]
 
 
 def load_sources(

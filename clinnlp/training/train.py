@@ -32,8 +32,23 @@ import numpy as np
 
 from clinnlp.errors import ConfigError
 from clinnlp.modeling.align import OUTSIDE, SpanPrediction, encode_bio, windows
-from clinnlp.modeling.tagger import Tagger, bf16_supported, encode_texts, new_model, resolve_device
-from clinnlp.schema import Document, Entity
+from clinnlp.modeling.relations import (
+    build_head,
+    candidate_pairs,
+    distance_bucket,
+    gap,
+    infer_types,
+)
+from clinnlp.modeling.tagger import (
+    Tagger,
+    bf16_supported,
+    encode,
+    encode_texts,
+    new_model,
+    resolve_device,
+    token_range,
+)
+from clinnlp.schema import Document, Entity, Relation
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +75,8 @@ class TrainConfig:
     sources: list[str] = field(default_factory=list)  # the corpora, as written (for the record)
     label_map: dict[str, str] = field(default_factory=dict)  # renames applied when reading
     vocabulary: bool = False  # weak Drug labels from the drug vocabulary where Drug is unmarked
+    relations: bool = True  # learn the corpus's relations with a head on the same encoder
+    max_distance: int = 100  # subwords between two spans for a relation candidate
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,20 +105,24 @@ def allowed_masks(tags: Sequence[str], word_tags: Sequence[str], annotated: set[
 
 def build_features(
     tagger: Tagger, docs: Sequence[Document], window: int
-) -> tuple[list[dict[str, list[int]]], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """Tokenize documents into model inputs: the first subword of each word gets its target
     (a bit mask of allowed tags, :func:`allowed_masks`), the rest none (``IGNORE``). Long
-    documents are cut into consecutive windows.
+    documents are cut into consecutive windows. With a relation head, each row also lists
+    its entities (``[start, end, label index]`` in row positions) and candidate pairs
+    (``[head, tail, type index, distance bucket, target]``) of the relations its document
+    annotates (``metadata["relations_annotated"]``; all when absent).
 
     Returns:
-        The feature rows (``input_ids``, ``allowed``) and the number of entities BIO could
-        not hold (nested or overlapping ones; see :func:`clinnlp.modeling.align.encode_bio`).
+        The feature rows and the number of entities BIO could not hold (nested or
+        overlapping ones; see :func:`clinnlp.modeling.align.encode_bio`).
     """
     tok = tagger.tokenizer
     tags = tagger.tags
     if len(tags) > 62:
         raise ConfigError(f"{len(tags)} tags is more than the 62 a target mask can hold")
     known = {t[2:] for t in tags if t != OUTSIDE}
+    types = tagger.relation_types
     rows, lost = [], 0
     for doc, enc in zip(docs, encode_texts(tok, [d.text for d in docs]), strict=True):
         if not enc.ids:
@@ -119,13 +140,69 @@ def build_features(
             if len(enc.ids) > window - 2
             else [(0, len(enc.ids))]
         ):
-            rows.append(
-                {
-                    "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
-                    "allowed": [IGNORE, *allowed[s:e], IGNORE],
-                }
-            )
+            row: dict[str, Any] = {
+                "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
+                "allowed": [IGNORE, *allowed[s:e], IGNORE],
+            }
+            if types:
+                row["entities"], row["pairs"] = relation_targets(tagger, doc, enc, s, e)
+            rows.append(row)
     return rows, lost
+
+
+def relation_targets(
+    tagger: Tagger, doc: Document, enc: Any, start: int, end: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """The entities inside the window ``[start, end)`` of a document's subwords and the
+    candidate pairs among them, each with its target (1: the document holds the relation)."""
+    config = tagger.meta["relations"]
+    label_index = {label: i for i, label in enumerate(config["labels"])}
+    type_index = {name: i for i, name in enumerate(sorted(config["types"]))}
+    wanted = set(doc.metadata.get("relations_annotated", type_index))
+    types = {k: v for k, v in tagger.relation_types.items() if k in wanted}
+    inside = []
+    for ent in doc.entities:
+        first, last = token_range(enc.offsets, ent.start, ent.end)
+        if ent.label in label_index and start <= first < last <= end:
+            inside.append((ent, (first, last)))
+    gold = {(r.head, r.tail, r.label) for r in doc.relations}
+    entities = [[a - start + 1, b - start + 1, label_index[e.label]] for e, (a, b) in inside]
+    pairs = [
+        [
+            i,
+            j,
+            type_index[name],
+            distance_bucket(gap(inside[i][1], inside[j][1])),
+            int((inside[i][0].id, inside[j][0].id, name) in gold),
+        ]
+        for i, j, name in candidate_pairs(
+            [e.label for e, _ in inside],
+            [r for _, r in inside],
+            types,
+            int(config["max_distance"]),
+        )
+    ]
+    return (entities if pairs else []), pairs
+
+
+def relation_loss(head: Any, states: Any, rows: Sequence[dict[str, Any]], device: str) -> Any:
+    """Mean binary cross-entropy of every candidate pair of a batch (``None`` without
+    pairs); ``states`` are the batch's last hidden states, one row per feature row."""
+    import torch
+
+    logits, targets = [], []
+    for b, row in enumerate(rows):
+        if not row.get("pairs"):
+            continue
+        entities = torch.tensor(row["entities"], device=device)
+        pairs = torch.tensor(row["pairs"], device=device)
+        logits.append(head(states[b].float(), entities, pairs[:, :4]))
+        targets.append(pairs[:, 4].float())
+    if not logits:
+        return None
+    return torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.cat(logits), torch.cat(targets)
+    )
 
 
 def partial_label_loss(logits: Any, allowed: Any) -> Any:
@@ -195,13 +272,26 @@ def to_entities(preds: Sequence[SpanPrediction], text: str) -> list[Entity]:
 def predict_documents(
     tagger: Tagger, docs: Sequence[Document], batch_size: int = 64, constrained: bool = True
 ) -> list[Document]:
-    """Copies of ``docs`` carrying the tagger's entities instead of theirs (no relations);
+    """Copies of ``docs`` carrying the tagger's entities and relations instead of theirs;
     ``constrained`` as in :meth:`Tagger.predict`."""
-    preds = tagger.predict([d.text for d in docs], batch_size=batch_size, constrained=constrained)
-    return [
-        Document(d.id, d.text, to_entities(p, d.text), [], dict(d.metadata))
-        for d, p in zip(docs, preds, strict=True)
-    ]
+    texts = [d.text for d in docs]
+    out = []
+    for d, (spans, relations) in zip(
+        docs, tagger.extract(texts, batch_size=batch_size, constrained=constrained), strict=True
+    ):
+        entities = to_entities(spans, d.text)
+        links = [
+            Relation(
+                r.label,
+                entities[r.head].id,
+                entities[r.tail].id,
+                f"R{i}",
+                {"confidence": round(r.confidence, 4)},
+            )
+            for i, r in enumerate(relations, 1)
+        ]
+        out.append(Document(d.id, d.text, entities, links, dict(d.metadata)))
+    return out
 
 
 def strict_f1(
@@ -283,6 +373,9 @@ def train(
     tagger.device = device
     model = tagger.model.to(device)
     tagger.window = cfg.window - 2
+    head = _relation_head(tagger, docs, cfg) if cfg.relations else None
+    if head is not None:
+        tagger.relations = head.to(device)
 
     rows, lost = build_features(tagger, docs, cfg.window)
     if lost:
@@ -296,15 +389,15 @@ def train(
         else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     )
     no_decay = ("bias", "LayerNorm.weight")
+    named = list(model.named_parameters())
+    if head is not None:
+        named += [(f"relations.{n}", p) for n, p in head.named_parameters()]
     params = [
         {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "params": [p for n, p in named if not n.endswith(no_decay)],
             "weight_decay": cfg.weight_decay,
         },
-        {
-            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
-            "weight_decay": 0.0,
-        },
+        {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optim = torch.optim.AdamW(params, lr=cfg.lr)
     warm = max(1, int(total * cfg.warmup))
@@ -316,8 +409,11 @@ def train(
     history: list[dict[str, Any]] = []
     best_f1, best_state, bad_epochs, step = -1.0, None, 0, 0
     started = time.perf_counter()
+    trained = [p for _, p in named]
     for epoch in range(1, cfg.epochs + 1):
         model.train()
+        if head is not None:
+            head.train()
         losses = []
         for idx in _batches(lengths, cfg.batch_size, rng):
             batch = {
@@ -325,12 +421,16 @@ def train(
                 for k, v in _collate(rows, idx, tagger.tokenizer.pad_token_id or 0).items()
             }
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16):
-                logits = model(
-                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-                ).logits
+                logits, states = encode(
+                    model, batch["input_ids"], batch["attention_mask"], head is not None
+                )
             loss = partial_label_loss(logits, batch["allowed"])
+            if head is not None:
+                pair_loss = relation_loss(head, states, [rows[i] for i in idx], device)
+                if pair_loss is not None:
+                    loss = loss + pair_loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(trained, cfg.max_grad_norm)
             optim.step()
             sched.step()
             optim.zero_grad(set_to_none=True)
@@ -339,6 +439,8 @@ def train(
             if step >= total:
                 break
         model.eval()
+        if head is not None:
+            head.eval()
         record: dict[str, Any] = {
             "epoch": epoch,
             "loss": float(np.mean(losses)),
@@ -349,7 +451,7 @@ def train(
             record["dev_f1"] = strict_f1(dev, predict_documents(tagger, dev), dev_labels)
             if record["dev_f1"] > best_f1:
                 best_f1, bad_epochs = record["dev_f1"], 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_state = _snapshot(model, head)
             else:
                 bad_epochs += 1
         history.append(record)
@@ -359,7 +461,9 @@ def train(
         if step >= total or (dev and bad_epochs >= cfg.patience):
             break
     if best_state is not None:
-        model.load_state_dict(best_state)
+        model.load_state_dict(best_state["model"])
+        if head is not None:
+            head.load_state_dict(best_state["relations"])
     metrics = {
         "history": history,
         "best_dev_f1": best_f1 if dev else None,
@@ -376,8 +480,46 @@ def train(
         "labels": labels,
         "metrics": metrics,
         "window": cfg.window,
+        **({"relations": tagger.meta["relations"]} if head is not None else {}),
     }
     return tagger, metrics
+
+
+def _snapshot(model: Any, head: Any) -> dict[str, Any]:
+    """Copies of the weights (encoder and tags; relation head) to restore the best epoch."""
+    state = {"model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+    if head is not None:
+        state["relations"] = {k: v.detach().clone() for k, v in head.state_dict().items()}
+    return state
+
+
+def _relation_head(tagger: Tagger, docs: Sequence[Document], cfg: TrainConfig) -> Any:
+    """A fresh relation head for the relation types of ``docs`` (their most frequent argument
+    labels), recorded in ``tagger.meta["relations"]``; ``None`` when the corpus holds no
+    relation between labels the tagger knows."""
+    triples = []
+    for doc in docs:
+        by_id = {e.id: e.label for e in doc.entities}
+        triples += [
+            (r.label, by_id[r.head], by_id[r.tail])
+            for r in doc.relations
+            if r.head in by_id and r.tail in by_id
+        ]
+    types, odd = infer_types(triples)
+    types = {k: v for k, v in types.items() if v[0] in tagger.labels and v[1] in tagger.labels}
+    if odd:
+        logger.warning("%d relations have unusual argument labels and are not learnt", odd)
+    if not types:
+        return None
+    tagger.meta["relations"] = {
+        "labels": list(tagger.labels),
+        "types": {k: list(v) for k, v in types.items()},
+        "width": 32,
+        "inner": 256,
+        "dropout": 0.1,
+        "max_distance": cfg.max_distance,
+    }
+    return build_head(tagger.meta["relations"], int(tagger.model.config.hidden_size))
 
 
 def base_labelled(

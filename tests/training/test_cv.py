@@ -99,6 +99,9 @@ def test_cv_cli_one_fold_then_resume(ade_dir, tiny_encoder, tmp_path):
         "Drug R",
         "Adverse-Effect P",
         "Adverse-Effect R",
+        "Causes",
+        "Causes P",
+        "Causes R",
     }
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "Resuming: folds [3]" in again.output

@@ -1,0 +1,125 @@
+"""The relation head: candidate pairs, type inference, and a tiny model that learns which of
+two drugs caused an event, through training, saving, loading and windowed extraction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clinnlp.modeling.relations import candidate_pairs, distance_bucket, gap, infer_types
+from clinnlp.schema import Document, Entity, Relation
+
+TYPES = {"Causes": ("Drug", "Adverse-Effect"), "Dose-of": ("Dose", "Drug")}
+
+
+def test_relations_candidates_follow_types_and_distance():
+    labels = ["Drug", "Adverse-Effect", "Dose", "Drug"]
+    ranges = [(0, 2), (5, 6), (2, 3), (40, 41)]
+    assert candidate_pairs(labels, ranges, TYPES, max_distance=10) == [
+        (0, 1, "Causes"),
+        (2, 0, "Dose-of"),
+    ]
+    assert (3, 1, "Causes") in candidate_pairs(labels, ranges, TYPES, max_distance=40)
+    assert gap((0, 2), (5, 6)) == 3 and gap((5, 6), (0, 2)) == 3 and gap((0, 3), (2, 4)) == 0
+    assert [distance_bucket(g) for g in (0, 1, 5, 100, 1000)] == [0, 1, 4, 13, 15]
+
+
+def test_relations_types_from_the_most_frequent_arguments():
+    triples = [("Causes", "Drug", "ADE")] * 3 + [
+        ("Causes", "ADE", "Drug"),
+        ("Dose-of", "Dose", "Drug"),
+    ]
+    types, odd = infer_types(triples)
+    assert types == {"Causes": ("Drug", "ADE"), "Dose-of": ("Dose", "Drug")} and odd == 1
+
+
+CAUSES = [
+    ("Rash after amoxicillin; lisinopril was continued.", "amoxicillin", "Rash", "lisinopril"),
+    ("Cough on lisinopril; metformin unchanged.", "lisinopril", "Cough", "metformin"),
+    ("Metformin kept; nausea from doxycycline.", "doxycycline", "nausea", "Metformin"),
+    ("Hives due to penicillin, aspirin tolerated.", "penicillin", "Hives", "aspirin"),
+    ("Warfarin stopped for bleeding; digoxin continued.", "Warfarin", "bleeding", "digoxin"),
+    ("Atorvastatin continued, myalgia from simvastatin.", "simvastatin", "myalgia", "Atorvastatin"),
+]
+
+
+def _doc(i: int, text: str, cause: str, effect: str, other: str) -> Document:
+    def ent(ident: str, label: str, word: str) -> Entity:
+        start = text.index(word)
+        return Entity(ident, label, start, start + len(word), word)
+
+    ents = [ent("T1", "Drug", cause), ent("T2", "Adverse-Effect", effect), ent("T3", "Drug", other)]
+    return Document(f"d{i}", text, ents, [Relation("Causes", "T1", "T2", "R1")])
+
+
+@pytest.fixture(scope="module")
+def related_model(tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from clinnlp.training.train import TrainConfig, save_model, train
+
+    docs = [_doc(i, *row) for i, row in enumerate(CAUSES)]
+    cfg = TrainConfig(
+        base=str(tiny_encoder),
+        epochs=200,
+        lr=3e-3,
+        batch_size=6,
+        dev_fraction=0,
+        seed=0,
+        precision="fp32",
+    )
+    tagger, _ = train(docs, cfg)
+    assert tagger.relation_types == {"Causes": ("Drug", "Adverse-Effect")}
+    return save_model(tagger, tmp_path_factory.mktemp("related") / "model", fp16=False)
+
+
+def _found(tagger, texts):
+    out = []
+    for text, (spans, relations) in zip(texts, tagger.extract(texts), strict=True):
+        words = [text[s.start : s.end] for s in spans]
+        out.append({(r.label, words[r.head], words[r.tail]) for r in relations})
+    return out
+
+
+def test_relations_tiny_model_learns_which_drug_caused_the_event(related_model: Path):
+    from clinnlp.modeling.tagger import Tagger
+
+    tagger = Tagger.load(related_model, device="cpu", precision="fp32")
+    texts = [row[0] for row in CAUSES]
+    found = _found(tagger, texts)
+    for (_, cause, effect, other), rels in zip(CAUSES, found, strict=True):
+        assert ("Causes", cause, effect) in rels, rels
+        assert ("Causes", other, effect) not in rels, rels
+
+
+def test_relations_survive_saving_in_fp16_and_windowing(related_model: Path, tmp_path: Path):
+    """The head is saved beside the encoder (fp16 by default) and reloaded; a pair inside a
+    long text is scored in a window that holds both spans, as in a short one."""
+    from clinnlp.modeling.tagger import RELATIONS_FILE, Tagger
+
+    tagger = Tagger.load(related_model, device="cpu", precision="fp32")
+    half = Tagger.load(tagger.save(tmp_path / "half"), device="cpu", precision="fp32")
+    assert (tmp_path / "half" / RELATIONS_FILE).is_file()
+    texts = [row[0] for row in CAUSES]
+    assert _found(half, texts) == _found(tagger, texts)
+    long_text = " ".join(texts * 4)  # ~200 subwords: several windows of 64
+    small = Tagger(
+        tagger.model,
+        tagger.tokenizer,
+        {**tagger.meta, "window": 64, "stride": 16},
+        precision="fp32",
+        relations=tagger.relations,
+    )
+    assert len(small.tokenizer(long_text)["input_ids"]) > 3 * 64
+    (rels,) = _found(small, [long_text])
+    for _, cause, effect, _ in CAUSES:  # every pair, wherever the window edges fall
+        assert ("Causes", cause, effect) in rels, rels
+
+
+def test_relations_head_needs_relations_in_the_corpus(tiny_encoder: Path):
+    from clinnlp.training.train import TrainConfig, train
+
+    docs = [Document("d", "Rash on amoxicillin.", [Entity("T1", "Drug", 8, 19, "amoxicillin")])]
+    cfg = TrainConfig(base=str(tiny_encoder), epochs=1, dev_fraction=0, precision="fp32")
+    tagger, _ = train(docs, cfg)
+    assert tagger.relations is None and "relations" not in tagger.meta
+    assert tagger.extract(["Rash on amoxicillin."])[0][1] == []
