@@ -180,6 +180,7 @@ E_CARD_OTHER_RECIPE = (
 )
 
 E_LABEL_MAP = "--map {item!r}: expected FROM=TO (TO may be empty to drop the label)"
+E_SAMPLE = "--sample {item!r}: expected KIND=SHARE with a share above 0 and at most 1"
 E_SOURCE_SPEC = (
     "training source {spec!r}: unknown kind {kind!r}; expected KIND:PATH with KIND one of "
     "{kinds}, or a plain path"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from clinnlp.errors import E_LABEL_MAP, ConfigError
+from clinnlp.errors import E_LABEL_MAP, E_SAMPLE, ConfigError
 from clinnlp.training.train import TrainConfig
 
 Base = Annotated[
@@ -47,6 +47,14 @@ Vocabulary = Annotated[
         "every drug (ade:, ade-neg:).",
     ),
 ]
+Sample = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sample",
+        help="Train each epoch on a fresh share of one kind of corpus, KIND=SHARE (repeat), "
+        "e.g. --sample ade-neg=0.25.",
+    ),
+]
 Relations = Annotated[
     bool,
     typer.Option(
@@ -76,6 +84,7 @@ def train_config(
     label_map: list[str] | None = None,
     vocabulary: bool = False,
     relations: bool = True,
+    sample: list[str] | None = None,
 ) -> TrainConfig:
     """A :class:`TrainConfig` from the shared options."""
     return TrainConfig(
@@ -83,6 +92,7 @@ def train_config(
         label_map=parse_map(label_map),
         vocabulary=vocabulary,
         relations=relations,
+        sample=parse_sample(sample),
         base=str(base) if base else None,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
         epochs=epochs,
@@ -105,4 +115,19 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
         if not sep or not old.strip():
             raise ConfigError(E_LABEL_MAP.format(item=item))
         out[old.strip()] = new.strip()
+    return out
+
+
+def parse_sample(items: list[str] | None) -> dict[str, float]:
+    """``["ade-neg=0.25"]`` as ``{"ade-neg": 0.25}`` (ConfigError unless 0 < share <= 1)."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        kind, sep, share = item.partition("=")
+        try:
+            value = float(share)
+        except ValueError:
+            value = -1.0
+        if not sep or not kind.strip() or not 0 < value <= 1:
+            raise ConfigError(E_SAMPLE.format(item=item))
+        out[kind.strip()] = value
     return out

@@ -50,6 +50,7 @@ def cv_cli(
     label_map: o.Map = None,
     vocabulary: o.Vocabulary = False,
     relations: o.Relations = True,
+    sample: o.Sample = None,
 ) -> None:
     """Per-fold and mean strict F1 per label, the macro-F1 over Drug and Adverse-Effect, and
     the strict F1 of Causes relations (Drug -> Adverse-Effect) when the model learns them."""
@@ -83,6 +84,7 @@ def cv_cli(
         label_map,
         vocabulary,
         relations,
+        sample,
     )
     docs = [normalize_ade_relations(d) for d in read_ade(benchmark.path, remove_overlapping=True)]
     if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively

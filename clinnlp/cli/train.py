@@ -69,6 +69,7 @@ def train_cli(
     label_map: o.Map = None,
     vocabulary: o.Vocabulary = False,
     relations: o.Relations = True,
+    sample: o.Sample = None,
     evaluation: Annotated[
         Path | None,
         typer.Option(
@@ -102,6 +103,7 @@ def train_cli(
         label_map,
         vocabulary,
         relations,
+        sample,
     )
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = load_sources(sources, cfg.label_map, fmt=fmt)

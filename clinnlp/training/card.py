@@ -62,6 +62,9 @@ RECIPE_OPTIONS = (
     "sources",
     "label_map",
     "vocabulary",
+    "relations",
+    "max_distance",
+    "sample",
     "extra",
 )
 

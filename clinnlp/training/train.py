@@ -76,6 +76,7 @@ class TrainConfig:
     label_map: dict[str, str] = field(default_factory=dict)  # renames applied when reading
     vocabulary: bool = False  # weak Drug labels from the drug vocabulary where Drug is unmarked
     relations: bool = True  # learn the corpus's relations with a head on the same encoder
+    sample: dict[str, float] = field(default_factory=dict)  # source kind -> share drawn an epoch
     max_distance: int = 100  # subwords between two spans for a relation candidate
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -143,6 +144,7 @@ def build_features(
             row: dict[str, Any] = {
                 "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
                 "allowed": [IGNORE, *allowed[s:e], IGNORE],
+                "kind": str(doc.metadata.get("corpus", "")).partition(":")[0],
             }
             if types:
                 row["entities"], row["pairs"] = relation_targets(tagger, doc, enc, s, e)
@@ -226,9 +228,24 @@ def partial_label_loss(logits: Any, allowed: Any) -> Any:
     return (total - kept)[targeted].mean()
 
 
-def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Shuffled batches of similar-length rows (less padding, same randomness per epoch)."""
-    order = list(range(len(lengths)))
+def epoch_rows(kinds: Sequence[str], sample: dict[str, float], rng: random.Random) -> list[int]:
+    """The rows one epoch trains on: all of them, except that of the rows of each source kind
+    in ``sample`` only that share, drawn afresh every epoch (negatives that outnumber the
+    rest, such as ADE-NEG, are then seen in turn rather than all at once)."""
+    keep = []
+    for i, kind in enumerate(kinds):
+        share = sample.get(kind, 1.0)
+        if share >= 1.0 or rng.random() < share:
+            keep.append(i)
+    return keep
+
+
+def _batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random, rows: Sequence[int] | None = None
+) -> list[list[int]]:
+    """Shuffled batches of similar-length rows (less padding, same randomness per epoch),
+    over ``rows`` (all when omitted)."""
+    order = list(range(len(lengths))) if rows is None else list(rows)
     rng.shuffle(order)
     pool = batch_size * 50
     batches = []
@@ -382,7 +399,9 @@ def train(
         logger.warning("%d training entities overlap others and cannot be tagged in BIO", lost)
     lengths = [len(r["input_ids"]) for r in rows]
     rng = random.Random(cfg.seed)
-    steps_per_epoch = math.ceil(len(rows) / cfg.batch_size)
+    kinds = [r["kind"] for r in rows]
+    expected = sum(min(1.0, cfg.sample.get(kind, 1.0)) for kind in kinds)
+    steps_per_epoch = math.ceil(expected / cfg.batch_size)
     total = (
         steps_per_epoch * cfg.epochs
         if cfg.max_steps is None
@@ -415,7 +434,7 @@ def train(
         if head is not None:
             head.train()
         losses = []
-        for idx in _batches(lengths, cfg.batch_size, rng):
+        for idx in _batches(lengths, cfg.batch_size, rng, epoch_rows(kinds, cfg.sample, rng)):
             batch = {
                 k: v.to(device)
                 for k, v in _collate(rows, idx, tagger.tokenizer.pad_token_id or 0).items()

@@ -1,0 +1,220 @@
+"""The entity ablation table: one row per training recipe, one column per measure.
+
+    python benchmarks/entity_ablation.py predict MODEL OUT   # a model's predictions (run_recipes)
+    python benchmarks/entity_ablation.py report [--runs runs/ablation] [--json results/...]
+
+Columns, for every recipe of `recipes.py` (its full model, and its cross-validation folds):
+
+* MTSamples dev notes (`corpora/mtsamples_dev.md`): Drug lenient P/R/F1, ADE lenient F1 (the
+  tagger's Adverse-Effect against gold ADE, every assertion), Causes lenient F1;
+* the synthetic held-out notes (`corpora/synthetic/heldout`): Drug and ADE lenient F1, Causes;
+* BC5CDR dev: Chemical lenient recall and precision (predicted Drug against gold Chemical);
+* ADE-Corpus-V2 folds: Adverse-Effect strict F1, Drug strict precision, macro-F1, Causes.
+
+Two rows need no recipe: the dictionary baseline (`find_drugs` of
+drug-named-entity-recognition over regex words, Drug only) and the shipped model with the
+vocabulary matcher's drugs added where the model tagged nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recipes import RECIPES, SHIPPED, slug  # noqa: E402
+
+from clinnlp.schema import Document, Entity  # noqa: E402
+
+EVAL_SETS = {
+    "dev": ("corpora/data/mtsamples_dev", "brat"),
+    "heldout": ("corpora/synthetic/heldout", "brat"),
+    "bc5cdr-dev": ("corpora/data/bc5cdr/CDR_DevelopmentSet.PubTator.txt", "pubtator"),
+}
+GOLD_MAP = {"bc5cdr-dev": {"Chemical": "Drug", "Disease": ""}}
+PRED_MAP = {"dev": {"Adverse-Effect": "ADE"}, "heldout": {"Adverse-Effect": "ADE"}}
+
+
+def read_set(name: str) -> list[Document]:
+    from clinnlp.readers import read
+    from clinnlp.training.sources import map_labels
+
+    path, fmt = EVAL_SETS[name]
+    return [map_labels(d, GOLD_MAP.get(name, {})) for d in read(path, fmt)]
+
+
+def predict(model: Path, out: Path) -> None:
+    """Write the model's predictions on every evaluation set as JSONL, then ``out/done``."""
+    from clinnlp.modeling.tagger import Tagger
+    from clinnlp.training.train import predict_documents
+
+    tagger = Tagger.load(model)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in EVAL_SETS:
+        docs = predict_documents(tagger, read_set(name))
+        lines = "".join(json.dumps(d.to_dict()) + "\n" for d in docs)
+        (out / f"{name}.jsonl").write_text(lines, "utf-8")
+    (out / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"), "utf-8")
+
+
+def dictionary(docs: list[Document]) -> list[Document]:
+    """The baseline: `find_drugs` of drug-named-entity-recognition over regex words."""
+    from drug_named_entity_recognition import find_drugs
+
+    out = []
+    for doc in docs:
+        words = list(re.finditer(r"\w[\w\-']*", doc.text))
+        found = find_drugs([w.group(0) for w in words], is_ignore_case=True)
+        ents = []
+        for i, (_, first, last) in enumerate(found, 1):
+            start, end = words[first].start(), words[last - 1].end()
+            ents.append(Entity(f"T{i}", "Drug", start, end, doc.text[start:end]))
+        out.append(Document(doc.id, doc.text, ents))
+    return out
+
+
+def with_vocabulary(docs: list[Document]) -> list[Document]:
+    """Predictions plus the vocabulary matcher's drugs where no predicted span overlaps."""
+    from clinnlp.modeling.vocabulary import drug_vocabulary
+
+    vocabulary = drug_vocabulary()
+    out = []
+    for doc in docs:
+        taken = [(e.start, e.end) for e in doc.entities]
+        added = [
+            Entity(f"V{i}", "Drug", m.start, m.end, doc.text[m.start : m.end])
+            for i, m in enumerate(vocabulary.find(doc.text), 1)
+            if all(m.end <= s or e <= m.start for s, e in taken)
+        ]
+        out.append(Document(doc.id, doc.text, doc.entities + added, doc.relations, doc.metadata))
+    return out
+
+
+def scores(name: str, gold: list[Document], pred: list[Document]) -> dict[str, Any]:
+    """Lenient entity and relation figures of one evaluation set."""
+    from clinnlp.training.evaluate import evaluate
+    from clinnlp.training.sources import map_labels
+
+    pred = [map_labels(d, PRED_MAP.get(name, {})) for d in pred]
+    result = evaluate(gold, pred)
+    lenient = result["entities"]["lenient"]["per_label"]
+    relations = result["relations_lenient"]["per_label"]
+    out = {
+        f"{label} {k}": lenient[label][k]
+        for label in lenient
+        for k in ("precision", "recall", "f1")
+    }
+    out |= {f"{label} f1": relations[label]["f1"] for label in relations}
+    out["has_relations"] = any(d.relations for d in pred)
+    return out
+
+
+def load_predictions(folder: Path) -> dict[str, list[Document]] | None:
+    if not (folder / "done").exists():
+        return None
+    return {
+        name: [Document.from_dict(json.loads(line)) for line in open(folder / f"{name}.jsonl")]
+        for name in EVAL_SETS
+    }
+
+
+def row_figures(
+    gold: dict[str, list[Document]], preds: dict[str, list[Document]] | None, cv: dict | None
+) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    if preds is not None:
+        for name in EVAL_SETS:
+            row[name] = scores(name, gold[name], preds[name])
+    if cv is not None:
+        row["ade_cv"] = {"folds": [r["fold"] for r in cv["folds"]], "mean": cv["mean"]}
+    return row
+
+
+def report(runs: Path, json_path: Path | None) -> None:
+    gold = {name: read_set(name) for name in EVAL_SETS}
+    rows: dict[str, dict[str, Any]] = {
+        "dictionary (find_drugs)": row_figures(
+            gold, {name: dictionary(gold[name]) for name in EVAL_SETS}, None
+        )
+    }
+    for name in RECIPES:
+        folder = runs / slug(name)
+        cv_file = folder / "cv.json"
+        cv = json.loads(cv_file.read_text()) if cv_file.is_file() else None
+        rows[name] = row_figures(gold, load_predictions(folder / "predictions"), cv)
+    shipped = load_predictions(runs / slug(SHIPPED) / "predictions")
+    if shipped is not None:
+        merged = {name: with_vocabulary(shipped[name]) for name in EVAL_SETS}
+        rows[f"{SHIPPED} + vocabulary matcher"] = row_figures(gold, merged, None)
+    print(format_table(rows))
+    if json_path is not None:
+        meta = {
+            "command": "python benchmarks/entity_ablation.py report",
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {platform.processor() or platform.platform()}",
+            "note": "scores are fractions; lenient = overlapping span and same label",
+        }
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n", "utf-8")
+
+
+COLUMNS = [
+    ("dev Drug P", "dev", "Drug precision"),
+    ("dev Drug R", "dev", "Drug recall"),
+    ("dev Drug F1", "dev", "Drug f1"),
+    ("dev ADE F1", "dev", "ADE f1"),
+    ("dev Causes", "dev", "Causes f1"),
+    ("held Drug F1", "heldout", "Drug f1"),
+    ("held ADE F1", "heldout", "ADE f1"),
+    ("held Causes", "heldout", "Causes f1"),
+    ("CDR Chem R", "bc5cdr-dev", "Drug recall"),
+    ("CDR Chem P", "bc5cdr-dev", "Drug precision"),
+    ("ADE AE F1", "ade_cv", "Adverse-Effect"),
+    ("ADE Drug P", "ade_cv", "Drug P"),
+    ("ADE macro", "ade_cv", "macro"),
+    ("ADE Causes", "ade_cv", "Causes"),
+]
+
+
+def format_table(rows: dict[str, dict[str, Any]]) -> str:
+    width = max(len(name) for name in rows) + 2
+    head = f"{'recipe':<{width}}" + "".join(f"{c[0]:>13}" for c in COLUMNS) + "  ADE folds"
+    lines = [head, "-" * len(head)]
+    for name, row in rows.items():
+        cells = []
+        for _, part, key in COLUMNS:
+            source = row.get(part, {})
+            value = source.get("mean", {}).get(key) if part == "ade_cv" else source.get(key)
+            if part != "ade_cv" and key.startswith("Causes") and not source.get("has_relations"):
+                value = None
+            cells.append(f"{100 * value:>13.2f}" if value is not None else f"{'–':>13}")
+        folds = row.get("ade_cv", {}).get("folds")
+        lines.append(f"{name:<{width}}" + "".join(cells) + f"  {len(folds) if folds else '–'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict")
+    p.add_argument("model", type=Path)
+    p.add_argument("out", type=Path)
+    r = sub.add_parser("report")
+    r.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    r.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    if args.command == "predict":
+        predict(args.model, args.out)
+    else:
+        report(args.runs, args.json)
+
+
+if __name__ == "__main__":
+    main()

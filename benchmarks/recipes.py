@@ -1,0 +1,56 @@
+"""The training recipes compared in README's entity ablation table, defined once.
+
+Each recipe is the corpora and options that `clinnlp cv` and `clinnlp train` take; the first
+corpus is the ADE-Corpus-V2 folder whose folds are tested. `run_recipes.py` runs them,
+`entity_ablation.py` prints the table.
+"""
+
+from __future__ import annotations
+
+import re
+
+ADE = "corpora/data/ade_corpus_v2"
+BC5CDR_TRAIN = "corpora/data/bc5cdr/CDR_TrainingSet.PubTator.txt"
+SYNTHETIC = [f"corpora/synthetic/train-{x}" for x in "abc"]
+#: Options every recipe shares: the shipped model's optimiser settings.
+COMMON = ["--epochs", "5", "--lr", "1e-4", "--batch-size", "16", "--seed", "13"]
+COMMON += ["--dev-fraction", "0"]
+#: ADE-NEG's 16,688 sentences outnumber the rest four to one: each epoch draws a quarter.
+NEG = ["--sample", "ade-neg=0.25"]
+
+#: name -> (corpora, options, folds run for the ADE columns, whether a full model is trained)
+RECIPES: dict[str, tuple[list[str], list[str], list[int], bool]] = {
+    "today": ([ADE], ["--no-relations"], [0, 1, 2], False),
+    "+bc5cdr": ([f"ade:{ADE}", f"bc5cdr:{BC5CDR_TRAIN}"], ["--no-relations"], [0, 1, 2], True),
+    "+vocabulary": (
+        [f"ade:{ADE}", f"bc5cdr:{BC5CDR_TRAIN}"],
+        ["--no-relations", "--vocabulary"],
+        [0, 1, 2],
+        True,
+    ),
+    "+ade-neg": (
+        [f"ade:{ADE}", f"ade-neg:{ADE}", f"bc5cdr:{BC5CDR_TRAIN}"],
+        ["--no-relations", "--vocabulary", *NEG],
+        [0, 1, 2],
+        True,
+    ),
+    "+synthetic notes": (
+        [f"ade:{ADE}", f"ade-neg:{ADE}", f"bc5cdr:{BC5CDR_TRAIN}", *SYNTHETIC],
+        ["--no-relations", "--vocabulary", *NEG, "--map", "ADE=Adverse-Effect"],
+        [0, 1, 2],
+        True,
+    ),
+    "shipped (+relations)": (
+        [f"ade:{ADE}", f"ade-neg:{ADE}", f"bc5cdr:{BC5CDR_TRAIN}", *SYNTHETIC],
+        ["--vocabulary", *NEG, "--map", "ADE=Adverse-Effect"],
+        list(range(10)),
+        True,
+    ),
+}
+#: The recipe `make model` ships.
+SHIPPED = "shipped (+relations)"
+
+
+def slug(name: str) -> str:
+    """A folder name for a recipe."""
+    return re.sub(r"[^0-9A-Za-z]+", "-", name).strip("-")
