@@ -180,6 +180,11 @@ E_CARD_OTHER_RECIPE = (
 )
 
 E_LABEL_MAP = "--map {item!r}: expected FROM=TO (TO may be empty to drop the label)"
+E_RULES = (
+    "not a ConText rule; expected literal<TAB>category<TAB>direction<TAB>max scope, with a "
+    "category among NEGATED, POSSIBLE, HYPOTHETICAL, HISTORICAL, FAMILY, PSEUDO, TERMINATE "
+    "and a direction among forward, backward, both"
+)
 E_SAMPLE = "--sample {item!r}: expected KIND=SHARE with a share above 0 and at most 1"
 E_SOURCE_SPEC = (
     "training source {spec!r}: unknown kind {kind!r}; expected KIND:PATH with KIND one of "
