@@ -148,14 +148,15 @@ class Document:
 
 
 #: Assertion statuses (``Entity.attributes["assertion"]``) under which an event is not the
-#: patient's actual event: it did not happen, may happen, or happened to someone else.
-NOT_ASSERTED = frozenset({"negated", "hypothetical", "family"})
+#: patient's actual event: it did not happen, may happen, may not exist, or happened to
+#: someone else. ``present`` and ``historical`` events are asserted.
+NOT_ASSERTED = frozenset({"negated", "hypothetical", "possible", "family"})
 
 
 def is_asserted(entity: Entity) -> bool:
     """Whether ``entity`` is asserted as the patient's own: its ``assertion`` attribute (set
     by clinnlp) is not in :data:`NOT_ASSERTED`, and it carries no BRAT flag of those names
-    (``Negated``, ``Hypothetical``, ``Family``, as the gold sets write them)."""
+    (``Negated``, ``Hypothetical``, ``Possible``, ``Family``, as the gold sets write them)."""
     status = str(entity.attributes.get("assertion", "present")).lower()
     flags = {k.lower() for k, v in entity.attributes.items() if v is True}
     return status not in NOT_ASSERTED and not flags & NOT_ASSERTED

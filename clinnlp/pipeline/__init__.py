@@ -4,7 +4,9 @@ spaCy imports this module whenever it builds a ``Language`` (to read the entry p
 stays light: no torch or transformers here; weights load on a component's first use.
 
 Components:
-    ``clinnlp_tagger``: :class:`~clinnlp.pipeline.tagger.TaggerComponent`.
+    ``clinnlp_tagger``: :class:`~clinnlp.pipeline.tagger.TaggerComponent` (entities and
+    relations).
+    ``clinnlp_context``: :class:`~clinnlp.pipeline.context.ContextComponent` (assertion).
 """
 
 # No `from __future__ import annotations`: spaCy validates factory arguments from the
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from spacy.language import Language
 
+from clinnlp.pipeline.context import ContextComponent
 from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions, to_document
 from clinnlp.pipeline.tagger import TaggerComponent
 
@@ -42,6 +45,20 @@ def make_tagger(
     return TaggerComponent(nlp, name, model, batch_size, device, span_key, precision)
 
 
+@Language.factory(
+    "clinnlp_context",
+    default_config={"rules": None, "labels": []},
+    assigns=["span._.clinnlp_assertion"],
+    requires=["doc.ents"],
+)
+def make_context(
+    nlp: Language, name: str, rules: str | None, labels: list[str]
+) -> ContextComponent:
+    """Build a ``clinnlp_context`` (``rules``: a rules file, the packaged one when ``None``;
+    ``labels``: entity labels to assert, all when empty)."""
+    return ContextComponent(nlp, name, rules, labels)
+
+
 def build_pipeline(
     model: str | Path | None = None,
     device: str | None = None,
@@ -49,8 +66,8 @@ def build_pipeline(
     span_key: str | None = None,
     precision: str = "auto",
 ) -> Language:
-    """The full pipeline: the scispaCy text layer of :func:`clinnlp.text.make_text_pipeline`
-    followed by ``clinnlp_tagger``.
+    """The full pipeline: the scispaCy text layer of :func:`clinnlp.text.make_text_pipeline`,
+    ``clinnlp_tagger`` (entities and relations) and ``clinnlp_context`` (assertion).
 
     Args:
         model: a clinnlp model folder; :data:`clinnlp.DEFAULT_MODEL` when omitted.
@@ -73,14 +90,17 @@ def build_pipeline(
         "precision": precision,
     }
     nlp.add_pipe("clinnlp_tagger", config=config)
+    nlp.add_pipe("clinnlp_context")
     return nlp
 
 
 __all__ = [
     "EXTENSIONS",
+    "ContextComponent",
     "TaggerComponent",
     "build_pipeline",
     "install_extensions",
+    "make_context",
     "make_tagger",
     "to_document",
 ]

@@ -11,12 +11,18 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from clinnlp.schema import Document, Entity
+from clinnlp.schema import Document, Entity, Relation
 
 #: ``{(kind, name): default}``; every clinnlp extension is declared here and nowhere else.
 EXTENSIONS: dict[tuple[str, str], Any] = {
     # Mean probability of the tags of a predicted span (set by ``clinnlp_tagger``).
     ("span", "clinnlp_confidence"): None,
+    # Relations between entities, as (head start, head end, tail start, tail end, label,
+    # confidence) character offsets of ``doc.ents`` (set by ``clinnlp_tagger``); None: none.
+    ("doc", "clinnlp_relations"): None,
+    # ConText status of an entity: present, negated, possible, hypothetical, historical or
+    # family (set by ``clinnlp_context``).
+    ("span", "clinnlp_assertion"): None,
     # The caller's document id (set by ``clinnlp annotate``).
     ("doc", "clinnlp_id"): None,
 }
@@ -34,15 +40,29 @@ def install_extensions() -> None:
 
 def to_document(doc: Doc, doc_id: str, metadata: dict[str, Any] | None = None) -> Document:
     """The :class:`~clinnlp.schema.Document` record of an annotated ``Doc``: ``doc.ents`` in
-    order as entities ``T1, T2...``, each with its ``confidence`` attribute when known."""
+    order as entities ``T1, T2...``, each with its ``confidence`` and ``assertion``
+    attributes when known, and ``doc._.clinnlp_relations`` as relations ``R1, R2...``."""
     install_extensions()
     entities = []
+    ids: dict[tuple[int, int], str] = {}
     for i, ent in enumerate(doc.ents, 1):
         attributes: dict[str, Any] = {}
         confidence = ent._.clinnlp_confidence
         if confidence is not None:
             attributes["confidence"] = round(float(confidence), 4)
+        if ent._.clinnlp_assertion is not None:
+            attributes["assertion"] = str(ent._.clinnlp_assertion)
         entities.append(
             Entity(f"T{i}", ent.label_, ent.start_char, ent.end_char, ent.text, attributes)
         )
-    return Document(doc_id, doc.text, entities, metadata=dict(metadata or {}))
+        ids[(ent.start_char, ent.end_char)] = f"T{i}"
+    relations: list[Relation] = []
+    for hs, he, ts, te, label, conf in doc._.clinnlp_relations or []:
+        head, tail = ids.get((hs, he)), ids.get((ts, te))
+        if head is not None and tail is not None:
+            relations.append(
+                Relation(
+                    label, head, tail, f"R{len(relations) + 1}", {"confidence": round(conf, 4)}
+                )
+            )
+    return Document(doc_id, doc.text, entities, relations, metadata=dict(metadata or {}))

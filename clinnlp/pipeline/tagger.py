@@ -18,11 +18,12 @@ from typing import Any
 
 import srsly
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
 from clinnlp.errors import ModelError
 from clinnlp.modeling.align import SpanPrediction
+from clinnlp.modeling.relations import RelationPrediction
 from clinnlp.modeling.tagger import Tagger, check_model_dir
 from clinnlp.pipeline.extensions import install_extensions
 
@@ -45,11 +46,13 @@ def _guard_forks() -> None:
 
 
 class TaggerComponent:
-    """Tag drugs, adverse effects, doses... with a fine-tuned transformer.
+    """Tag drugs, adverse effects, doses... with a fine-tuned transformer, and link them.
 
     Sets ``doc.ents`` (predicted spans widened to token boundaries, overlaps resolved with
     :func:`spacy.util.filter_spans`), ``doc.spans[span_key]`` with every widened span when
-    ``span_key`` is set, and ``span._.clinnlp_confidence`` (mean tag probability) on each.
+    ``span_key`` is set, ``span._.clinnlp_confidence`` (mean tag probability) on each, and
+    ``doc._.clinnlp_relations`` (drug -> event ``Causes``, dose -> drug ``Dose-of``...) when
+    the model has a relation head, from the same encoder pass.
 
     Serialisation: ``to_disk`` writes the model folder to ``<component>/model`` (copied as
     is); pickling carries the model's path, or its files' bytes when it exists only in
@@ -137,26 +140,49 @@ class TaggerComponent:
     # -- inference --------------------------------------------------------------------------
 
     def __call__(self, doc: Doc) -> Doc:
-        return self.set_annotations([doc], self.tagger.predict([doc.text], self.batch_size))[0]
+        return self.set_annotations([doc], self.tagger.extract([doc.text], self.batch_size))[0]
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Tag ``batch_size`` documents at a time with one call of the model."""
         for docs in minibatch(stream, size=batch_size):
-            predictions = self.tagger.predict([doc.text for doc in docs], self.batch_size)
+            predictions = self.tagger.extract([doc.text for doc in docs], self.batch_size)
             yield from self.set_annotations(docs, predictions)
 
     def set_annotations(
-        self, docs: Sequence[Doc], predictions: Sequence[Sequence[SpanPrediction]]
+        self,
+        docs: Sequence[Doc],
+        predictions: Sequence[
+            tuple[Sequence[SpanPrediction], Sequence[RelationPrediction]] | Sequence[SpanPrediction]
+        ],
     ) -> Sequence[Doc]:
-        for doc, spans in zip(docs, predictions, strict=True):
-            found = []
+        """Set ``doc.ents`` from each document's spans and ``doc._.clinnlp_relations`` from
+        its relations (those whose two spans survive as entities)."""
+        for doc, prediction in zip(docs, predictions, strict=True):
+            if isinstance(prediction, tuple):
+                spans, relations = prediction
+            else:  # spans only (a caller of Tagger.predict)
+                spans, relations = prediction, []
+            found: list[Span] = []
+            made: list[Span | None] = []
             for pred in spans:
                 span = doc.char_span(pred.start, pred.end, pred.label, alignment_mode="expand")
                 if span is None or not len(span):  # only whitespace under the prediction
+                    made.append(None)
                     continue
                 span._.clinnlp_confidence = float(pred.confidence)
                 found.append(span)
+                made.append(span)
             doc.ents = filter_spans(found)
+            kept = {(e.start_char, e.end_char) for e in doc.ents}
+            links = []
+            for rel in relations:
+                head, tail = made[rel.head], made[rel.tail]
+                if head is None or tail is None:
+                    continue
+                h, t = (head.start_char, head.end_char), (tail.start_char, tail.end_char)
+                if h in kept and t in kept:
+                    links.append((*h, *t, rel.label, round(float(rel.confidence), 4)))
+            doc._.clinnlp_relations = links
             if self.span_key:
                 doc.spans[self.span_key] = found
         return docs

@@ -228,7 +228,8 @@ def test_build_pipeline(tiny_model: Path) -> None:
     from clinnlp import load
 
     nlp = load(tiny_model, device="cpu", span_key="sc")
-    assert nlp.pipe_names[-1] == "clinnlp_tagger"
+    assert nlp.pipe_names[-2:] == ["clinnlp_tagger", "clinnlp_context"]
     doc = nlp("MEDICATIONS: lisinopril 10 mg daily.\nDenies nausea.")
     assert doc.ents and len(list(doc.sents)) >= 2
+    assert all(e._.clinnlp_assertion is not None for e in doc.ents)
     assert nlp.get_pipe("clinnlp_tagger").model_path == tiny_model.resolve()

@@ -1,0 +1,59 @@
+"""The adverse drug event decision, as a pure function of an annotated document.
+
+An adverse drug event is an event (``Adverse-Effect``) that the note asserts (its assertion
+is neither negated, hypothetical, possible nor a family member's; see
+:func:`clinnlp.schema.is_asserted`) and that a ``Causes`` relation links to at least one
+drug. Events linked to a drug but not asserted are listed apart, by status, so a reviewer sees
+"no rash on amoxicillin" and "can cause bleeding" without taking them for events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinnlp.schema import Document, is_asserted
+
+EVENT, DRUG, CAUSES = "Adverse-Effect", "Drug", "Causes"
+
+
+def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
+    """``{"asserted": [...], "negated": [...], "hypothetical": [...], ...}``: each linked event
+    once, with its text, offsets, status, confidence (the event's tag confidence times the
+    best link's) and its drugs (text, offsets, link confidence), in text order."""
+    by_id = {e.id: e for e in doc.entities}
+    drugs: dict[str, list[tuple[Any, float]]] = {}
+    for rel in doc.relations:
+        head, tail = by_id.get(rel.head), by_id.get(rel.tail)
+        if rel.label == CAUSES and head is not None and tail is not None:
+            if head.label == DRUG and tail.label == EVENT:
+                conf = float(rel.attributes.get("confidence", 1.0))
+                drugs.setdefault(tail.id, []).append((head, conf))
+    out: dict[str, list[dict[str, Any]]] = {"asserted": []}
+    for event in sorted((by_id[i] for i in drugs), key=lambda e: (e.start, e.end)):
+        status = "asserted" if is_asserted(event) else _status(event)
+        links = sorted(drugs[event.id], key=lambda d: (d[0].start, d[0].end))
+        confidence = float(event.attributes.get("confidence", 1.0)) * max(c for _, c in links)
+        out.setdefault(status, []).append(
+            {
+                "event": event.text,
+                "start": event.start,
+                "end": event.end,
+                "status": str(event.attributes.get("assertion", "present")),
+                "confidence": round(confidence, 4),
+                "drugs": [
+                    {"text": d.text, "start": d.start, "end": d.end, "confidence": round(c, 4)}
+                    for d, c in links
+                ],
+            }
+        )
+    return out
+
+
+def _status(event: Any) -> str:
+    status = str(event.attributes.get("assertion", "")).lower()
+    if status:
+        return status
+    flags = [k.lower() for k, v in event.attributes.items() if v is True]
+    return next(
+        (f for f in ("negated", "hypothetical", "possible", "family") if f in flags), "negated"
+    )
