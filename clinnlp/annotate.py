@@ -347,14 +347,24 @@ class Sink:
 
 
 class JsonlSink(Sink):
-    """``annotations.jsonl``, appended to; uncommitted bytes are cut off on resume."""
+    """``annotations.jsonl``, appended to; uncommitted bytes are cut off on resume. Each line
+    is a ``Document.to_dict()`` with its ``adverse_drug_events`` summary
+    (:func:`clinnlp.events.adverse_drug_events`)."""
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
         self.handle = _open_truncated(out / JSONL_FILE, files.get(JSONL_FILE, 0))
 
     def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
-        lines = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d, _ in chunk)
+        from clinnlp.events import adverse_drug_events
+
+        lines = "".join(
+            json.dumps(
+                {**d.to_dict(), "adverse_drug_events": adverse_drug_events(d)}, ensure_ascii=False
+            )
+            + "\n"
+            for d, _ in chunk
+        )
         return {JSONL_FILE: _append_durably(self.handle, lines.encode("utf-8"))}
 
     def close(self) -> None:

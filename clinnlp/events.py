@@ -13,7 +13,9 @@ from typing import Any
 
 from clinnlp.schema import Document, is_asserted
 
-EVENT, DRUG, CAUSES = "Adverse-Effect", "Drug", "Causes"
+EVENT, DRUG = "Adverse-Effect", "Drug"
+#: Relation labels that mean "the drug caused the event" (the guideline's, ADE-Corpus-V2's).
+CAUSES = ("Causes", "ADE")
 
 
 def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
@@ -24,7 +26,7 @@ def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
     drugs: dict[str, list[tuple[Any, float]]] = {}
     for rel in doc.relations:
         head, tail = by_id.get(rel.head), by_id.get(rel.tail)
-        if rel.label == CAUSES and head is not None and tail is not None:
+        if rel.label in CAUSES and head is not None and tail is not None:
             if head.label == DRUG and tail.label == EVENT:
                 conf = float(rel.attributes.get("confidence", 1.0))
                 drugs.setdefault(tail.id, []).append((head, conf))

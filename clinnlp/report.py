@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from clinnlp import __version__
-from clinnlp.schema import Document, Entity
+from clinnlp.events import CAUSES, adverse_drug_events
+from clinnlp.schema import Document, Entity, is_asserted
 
 DRUG, EFFECT = "Drug", "Adverse-Effect"
 #: Colours of the known labels; others take :data:`PALETTE` colours in label order.
@@ -75,31 +76,39 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _negated(ent: Entity) -> bool:
-    return bool(ent.attributes.get("negated"))
-
-
 def events_per_drug(docs: Sequence[Document]) -> tuple[dict[str, Counter[str]], bool]:
-    """Adverse effects counted per drug (names lowercased), and whether they come from links.
+    """Adverse drug events counted per drug (names lowercased), and whether they come from
+    relations.
 
-    ``ADE`` relations are used when any document has them. Without them, a drug and an
-    adverse effect count as a pair when they share a sentence (:func:`clinnlp.text.sentence_spans`);
-    negated mentions (``attributes.negated``) never count.
+    When any document has drug -> event relations (``Causes``), the pairs are the adverse
+    drug events of :func:`clinnlp.events.adverse_drug_events`: asserted events and the drugs
+    linked to them. Without relations, a drug and an asserted adverse effect count as a pair
+    when they share a sentence (:func:`clinnlp.text.sentence_spans`). Negated, hypothetical,
+    possible and family-member events never count (:func:`clinnlp.schema.is_asserted`).
     """
-    linked = any(rel.label == "ADE" for doc in docs for rel in doc.relations)
+    linked = any(rel.label in CAUSES for doc in docs for rel in doc.relations)
     pairs: dict[str, Counter[str]] = defaultdict(Counter)
     for doc in docs:
-        for drug, effect in _linked_pairs(doc) if linked else _sentence_pairs(doc):
-            if not _negated(effect):
-                pairs[_norm(drug.text)][_norm(effect.text)] += 1
+        if linked:
+            for event in adverse_drug_events(doc)["asserted"]:
+                for drug in event["drugs"]:
+                    pairs[_norm(drug["text"])][_norm(event["event"])] += 1
+        else:
+            for drug, effect in _sentence_pairs(doc):
+                if is_asserted(effect):
+                    pairs[_norm(drug.text)][_norm(effect.text)] += 1
     return dict(pairs), linked
 
 
-def _linked_pairs(doc: Document) -> Iterator[tuple[Entity, Entity]]:
-    by_id = {e.id: e for e in doc.entities}
-    for rel in doc.relations:
-        if rel.label == "ADE" and rel.head in by_id and rel.tail in by_id:
-            yield by_id[rel.head], by_id[rel.tail]
+def unasserted_events(docs: Sequence[Document]) -> list[tuple[str, dict[str, Any]]]:
+    """Drug-linked events that the notes do not assert (negated, hypothetical...), with
+    their document ids, in document order."""
+    out = []
+    for doc in docs:
+        for status, events in adverse_drug_events(doc).items():
+            if status != "asserted":
+                out += [(doc.id, event) for event in events]
+    return out
 
 
 def _sentence_pairs(doc: Document) -> Iterator[tuple[Entity, Entity]]:
@@ -130,18 +139,19 @@ def _summary(docs: Sequence[Document], colors: dict[str, str]) -> str:
     ]
     pairs, linked = events_per_drug(docs)
     how = (
-        "from drug&rarr;event links (ADE relations)"
+        "from the relation model's drug&rarr;event links (Causes)"
         if linked
-        else "a drug and an adverse effect mentioned in the same sentence (not yet linked by a "
-        "relation model: co-mention is not causation)"
+        else "a drug and an adverse effect mentioned in the same sentence (no relation model: "
+        "co-mention is not causation)"
     )
-    assessed = any("negated" in e.attributes for doc in docs for e in doc.entities)
+    assessed = any("assertion" in e.attributes for doc in docs for e in doc.entities)
     how += (
-        "; negated mentions excluded"
+        "; only events the note asserts (negated, hypothetical, possible and family-member "
+        "events are listed apart below)"
         if assessed
-        else "; negation is not detected yet, so denied symptoms are counted too"
+        else "; assertion is not detected, so denied symptoms are counted too"
     )
-    parts.append("<h2>Adverse effects per drug</h2>")
+    parts.append("<h2>Adverse drug events per drug</h2>")
     parts.append(f'<p class="note">Counted {how}.</p>')
     if pairs:
         rows = "".join(
@@ -155,6 +165,22 @@ def _summary(docs: Sequence[Document], colors: dict[str, str]) -> str:
         )
     else:
         parts.append("<p>None found.</p>")
+    apart = unasserted_events(docs)
+    if linked:
+        parts.append("<h2>Drug-linked events the notes do not assert</h2>")
+        if apart:
+            rows = "".join(
+                f"<tr><td>{_esc(event['event'])}</td><td>{_esc(event['status'])}</td><td>"
+                + ", ".join(_esc(d["text"]) for d in event["drugs"])
+                + f"</td><td>{_esc(doc_id)}</td></tr>"
+                for doc_id, event in apart
+            )
+            parts.append(
+                "<table><tr><th>Event</th><th>Status</th><th>Drug</th><th>Document</th></tr>"
+                f"{rows}</table>"
+            )
+        else:
+            parts.append("<p>None.</p>")
     return "\n".join(parts)
 
 
@@ -167,6 +193,8 @@ def _displacy_doc(doc: Document) -> dict[str, Any]:
         tip = ent.label
         if "confidence" in ent.attributes:
             tip += f" (confidence {float(ent.attributes['confidence']):.2f})"
+        if ent.attributes.get("assertion", "present") != "present":
+            tip += f", {ent.attributes['assertion']}"
         ents.append(
             {
                 "start": ent.start,
@@ -207,4 +235,4 @@ def render_report(docs: Iterable[Document], title: str = "clinnlp annotations") 
     )
 
 
-__all__ = ["COLORS", "events_per_drug", "label_colors", "render_report"]
+__all__ = ["COLORS", "events_per_drug", "label_colors", "render_report", "unasserted_events"]

@@ -28,7 +28,7 @@ def _doc(doc_id: str = "note-1") -> Document:
             _ent("T1", "Adverse-Effect", 0, 4, confidence=0.91),
             _ent("T2", "Drug", 11, 22, confidence=0.88),
             _ent("T3", "Dose", 23, 29),
-            _ent("T4", "Adverse-Effect", 38, 44, negated=True),
+            _ent("T4", "Adverse-Effect", 38, 44, assertion="negated"),
             _ent("T5", "Drug", 48, 57),
             _ent("T6", "Drug", 59, 70),
         ],
@@ -39,17 +39,27 @@ def test_report_summary_counts() -> None:
     page = render_report([_doc("a"), _doc("b")])
     assert "<td>Drug</td>" not in page  # labels sit in coloured swatches
     assert ">Drug</span></td><td>6</td>" in page and ">Adverse-Effect</span></td><td>4</td>" in page
-    assert "negated mentions excluded" in page
-    assert "negation is not detected yet" in render_report(
+    assert "only events the note asserts" in page
+    assert "assertion is not detected" in render_report(
         [Document("c", TEXT, [_ent("T1", "Drug", 11, 22)])]
     )
     pairs, linked = events_per_drug([_doc()])
     assert not linked
     assert pairs == {"amoxicillin": {"rash": 1}}  # negated nausea and the next sentence ignored
-    linked_doc = _doc()
-    linked_doc.relations = [Relation("ADE", "T6", "T1", "R1")]
-    pairs, linked = events_per_drug([linked_doc])
-    assert linked and pairs == {"amoxicillin": {"rash": 1}}
+
+
+def test_report_per_drug_table_uses_relations_and_lists_unasserted_apart() -> None:
+    doc = _doc()
+    doc.relations = [
+        Relation("Causes", "T6", "T1", "R1", {"confidence": 0.8}),  # 2nd amoxicillin -> rash
+        Relation("Causes", "T5", "T4", "R2", {"confidence": 0.9}),  # metformin -> nausea (negated)
+    ]
+    pairs, linked = events_per_drug([doc])
+    assert linked and pairs == {"amoxicillin": {"rash": 1}}  # the link, not the co-mention
+    page = render_report([doc])
+    assert "relation model&#x27;s drug&rarr;event links" in page or "drug&rarr;event links" in page
+    apart = page.split("Drug-linked events the notes do not assert")[1]
+    assert "<td>nausea</td><td>negated</td><td>metformin</td><td>note-1</td>" in apart
 
 
 def test_report_escapes_everything() -> None:
