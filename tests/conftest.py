@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from clinnlp.schema import Document, Entity, Relation
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -83,3 +85,49 @@ def tiny_encoder(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         if file.name != "clinnlp.json":
             shutil.copy2(file, path / file.name)
     return path
+
+
+#: Sentences of the tiny relation model: (text, the drug that caused the event, the event, a
+#: drug that did not).
+CAUSES = [
+    ("Rash after amoxicillin; lisinopril was continued.", "amoxicillin", "Rash", "lisinopril"),
+    ("Cough on lisinopril; metformin unchanged.", "lisinopril", "Cough", "metformin"),
+    ("Metformin kept; nausea from doxycycline.", "doxycycline", "nausea", "Metformin"),
+    ("Hives due to penicillin, aspirin tolerated.", "penicillin", "Hives", "aspirin"),
+    ("Warfarin stopped for bleeding; digoxin continued.", "Warfarin", "bleeding", "digoxin"),
+    ("Atorvastatin continued, myalgia from simvastatin.", "simvastatin", "myalgia", "Atorvastatin"),
+]
+
+
+@pytest.fixture(scope="session")
+def related_cases() -> list[tuple[str, str, str, str]]:
+    return list(CAUSES)
+
+
+def related_doc(i: int, text: str, cause: str, effect: str, other: str) -> Document:
+    def ent(ident: str, label: str, word: str) -> Entity:
+        start = text.index(word)
+        return Entity(ident, label, start, start + len(word), word)
+
+    ents = [ent("T1", "Drug", cause), ent("T2", "Adverse-Effect", effect), ent("T3", "Drug", other)]
+    return Document(f"d{i}", text, ents, [Relation("Causes", "T1", "T2", "R1")])
+
+
+@pytest.fixture(scope="session")
+def related_model(tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model trained to link each event to the drug that caused it (relation head)."""
+    from clinnlp.training.train import TrainConfig, save_model, train
+
+    docs = [related_doc(i, *row) for i, row in enumerate(CAUSES)]
+    cfg = TrainConfig(
+        base=str(tiny_encoder),
+        epochs=200,
+        lr=3e-3,
+        batch_size=6,
+        dev_fraction=0,
+        seed=0,
+        precision="fp32",
+    )
+    tagger, _ = train(docs, cfg)
+    assert tagger.relation_types == {"Causes": ("Drug", "Adverse-Effect")}
+    return save_model(tagger, tmp_path_factory.mktemp("related") / "model", fp16=False)

@@ -234,7 +234,10 @@ def test_annotate_html_report(tiny_model: Path, tmp_path: Path) -> None:
     page = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert page.startswith("<!DOCTYPE html>") and "note-001" in page
     assert '<mark class="entity"' in page  # the random tiny model tags something in each note
-    assert "<th>Label</th><th>Mentions</th>" in page and "<h2>Adverse drug events per drug</h2>" in page
+    assert (
+        "<th>Label</th><th>Mentions</th>" in page
+        and "<h2>Adverse drug events per drug</h2>" in page
+    )
 
 
 def test_annotate_n_process_2(tiny_model: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from clinnlp.schema import Document, Entity, Relation
 EXTENSIONS: dict[tuple[str, str], Any] = {
     # Mean probability of the tags of a predicted span (set by ``clinnlp_tagger``).
     ("span", "clinnlp_confidence"): None,
-    # Relations between entities, as (head start, head end, tail start, tail end, label,
+    # Relations between entities, as [head start, head end, tail start, tail end, label,
     # confidence) character offsets of ``doc.ents`` (set by ``clinnlp_tagger``); None: none.
     ("doc", "clinnlp_relations"): None,
     # ConText status of an entity: present, negated, possible, hypothetical, historical or

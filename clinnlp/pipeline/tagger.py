@@ -181,7 +181,7 @@ class TaggerComponent:
                     continue
                 h, t = (head.start_char, head.end_char), (tail.start_char, tail.end_char)
                 if h in kept and t in kept:
-                    links.append((*h, *t, rel.label, round(float(rel.confidence), 4)))
+                    links.append([*h, *t, rel.label, round(float(rel.confidence), 4)])
             doc._.clinnlp_relations = links
             if self.span_key:
                 doc.spans[self.span_key] = found

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from clinnlp.modeling.relations import candidate_pairs, distance_bucket, gap, infer_types
-from clinnlp.schema import Document, Entity, Relation
+from clinnlp.schema import Document, Entity
 
 TYPES = {"Causes": ("Drug", "Adverse-Effect"), "Dose-of": ("Dose", "Drug")}
 
@@ -34,44 +32,6 @@ def test_relations_types_from_the_most_frequent_arguments():
     assert types == {"Causes": ("Drug", "ADE"), "Dose-of": ("Dose", "Drug")} and odd == 1
 
 
-CAUSES = [
-    ("Rash after amoxicillin; lisinopril was continued.", "amoxicillin", "Rash", "lisinopril"),
-    ("Cough on lisinopril; metformin unchanged.", "lisinopril", "Cough", "metformin"),
-    ("Metformin kept; nausea from doxycycline.", "doxycycline", "nausea", "Metformin"),
-    ("Hives due to penicillin, aspirin tolerated.", "penicillin", "Hives", "aspirin"),
-    ("Warfarin stopped for bleeding; digoxin continued.", "Warfarin", "bleeding", "digoxin"),
-    ("Atorvastatin continued, myalgia from simvastatin.", "simvastatin", "myalgia", "Atorvastatin"),
-]
-
-
-def _doc(i: int, text: str, cause: str, effect: str, other: str) -> Document:
-    def ent(ident: str, label: str, word: str) -> Entity:
-        start = text.index(word)
-        return Entity(ident, label, start, start + len(word), word)
-
-    ents = [ent("T1", "Drug", cause), ent("T2", "Adverse-Effect", effect), ent("T3", "Drug", other)]
-    return Document(f"d{i}", text, ents, [Relation("Causes", "T1", "T2", "R1")])
-
-
-@pytest.fixture(scope="module")
-def related_model(tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from clinnlp.training.train import TrainConfig, save_model, train
-
-    docs = [_doc(i, *row) for i, row in enumerate(CAUSES)]
-    cfg = TrainConfig(
-        base=str(tiny_encoder),
-        epochs=200,
-        lr=3e-3,
-        batch_size=6,
-        dev_fraction=0,
-        seed=0,
-        precision="fp32",
-    )
-    tagger, _ = train(docs, cfg)
-    assert tagger.relation_types == {"Causes": ("Drug", "Adverse-Effect")}
-    return save_model(tagger, tmp_path_factory.mktemp("related") / "model", fp16=False)
-
-
 def _found(tagger, texts):
     out = []
     for text, (spans, relations) in zip(texts, tagger.extract(texts), strict=True):
@@ -80,18 +40,22 @@ def _found(tagger, texts):
     return out
 
 
-def test_relations_tiny_model_learns_which_drug_caused_the_event(related_model: Path):
+def test_relations_tiny_model_learns_which_drug_caused_the_event(
+    related_model: Path, related_cases
+):
     from clinnlp.modeling.tagger import Tagger
 
     tagger = Tagger.load(related_model, device="cpu", precision="fp32")
-    texts = [row[0] for row in CAUSES]
+    texts = [row[0] for row in related_cases]
     found = _found(tagger, texts)
-    for (_, cause, effect, other), rels in zip(CAUSES, found, strict=True):
+    for (_, cause, effect, other), rels in zip(related_cases, found, strict=True):
         assert ("Causes", cause, effect) in rels, rels
         assert ("Causes", other, effect) not in rels, rels
 
 
-def test_relations_survive_saving_in_fp16_and_windowing(related_model: Path, tmp_path: Path):
+def test_relations_survive_saving_in_fp16_and_windowing(
+    related_model: Path, related_cases, tmp_path: Path
+):
     """The head is saved beside the encoder (fp16 by default) and reloaded; a pair inside a
     long text is scored in a window that holds both spans, as in a short one."""
     from clinnlp.modeling.tagger import RELATIONS_FILE, Tagger
@@ -99,7 +63,7 @@ def test_relations_survive_saving_in_fp16_and_windowing(related_model: Path, tmp
     tagger = Tagger.load(related_model, device="cpu", precision="fp32")
     half = Tagger.load(tagger.save(tmp_path / "half"), device="cpu", precision="fp32")
     assert (tmp_path / "half" / RELATIONS_FILE).is_file()
-    texts = [row[0] for row in CAUSES]
+    texts = [row[0] for row in related_cases]
     assert _found(half, texts) == _found(tagger, texts)
     long_text = " ".join(texts * 4)  # ~200 subwords: several windows of 64
     small = Tagger(
@@ -111,7 +75,7 @@ def test_relations_survive_saving_in_fp16_and_windowing(related_model: Path, tmp
     )
     assert len(small.tokenizer(long_text)["input_ids"]) > 3 * 64
     (rels,) = _found(small, [long_text])
-    for _, cause, effect, _ in CAUSES:  # every pair, wherever the window edges fall
+    for _, cause, effect, _ in related_cases:  # every pair, wherever the window edges fall
         assert ("Causes", cause, effect) in rels, rels
 
 
