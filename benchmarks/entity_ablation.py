@@ -6,8 +6,11 @@
 Columns, for every recipe of `recipes.py` (its full model, and its cross-validation folds):
 
 * MTSamples dev notes (`corpora/mtsamples_dev.md`): Drug lenient P/R/F1, ADE lenient F1 (the
-  tagger's Adverse-Effect against gold ADE, every assertion), Causes lenient F1;
-* the synthetic held-out notes (`corpora/synthetic/heldout`): Drug and ADE lenient F1, Causes;
+  tagger's Adverse-Effect against gold ADE, every assertion), Causes lenient F1 (both ends
+  overlap), and for models with relations the adverse drug events the product reports
+  (asserted by ConText and linked to a drug: :func:`clinnlp.events.adverse_drug_events`)
+  against the gold ADEs without a Negated or Hypothetical attribute (lenient F1);
+* the synthetic held-out notes (`corpora/synthetic/heldout`): the same, without Drug P/R;
 * BC5CDR dev: Chemical lenient recall and precision (predicted Drug against gold Chemical);
 * ADE-Corpus-V2 folds: Adverse-Effect strict F1, Drug strict precision, macro-F1, Causes.
 
@@ -140,9 +143,10 @@ def row_figures(
 def report(runs: Path, json_path: Path | None) -> None:
     gold = {name: read_set(name) for name in EVAL_SETS}
     rows: dict[str, dict[str, Any]] = {
-        "dictionary (find_drugs)": row_figures(
-            gold, {name: dictionary(gold[name]) for name in EVAL_SETS}, None
-        )
+        "dictionary (find_drugs)": {
+            **row_figures(gold, {name: dictionary(gold[name]) for name in EVAL_SETS}, None),
+            "drug_only": True,
+        }
     }
     for name in RECIPES:
         folder = runs / slug(name)
@@ -171,9 +175,11 @@ COLUMNS = [
     ("dev Drug F1", "dev", "Drug f1"),
     ("dev ADE F1", "dev", "ADE f1"),
     ("dev Causes", "dev", "Causes f1"),
+    ("dev ADEs", "dev", "ADE asserted f1"),
     ("held Drug F1", "heldout", "Drug f1"),
     ("held ADE F1", "heldout", "ADE f1"),
     ("held Causes", "heldout", "Causes f1"),
+    ("held ADEs", "heldout", "ADE asserted f1"),
     ("CDR Chem R", "bc5cdr-dev", "Drug recall"),
     ("CDR Chem P", "bc5cdr-dev", "Drug precision"),
     ("ADE AE F1", "ade_cv", "Adverse-Effect"),
@@ -194,6 +200,8 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
             value = source.get("mean", {}).get(key) if part == "ade_cv" else source.get(key)
             if part != "ade_cv" and key.startswith("Causes") and not source.get("has_relations"):
                 value = None
+            if row.get("drug_only") and not key.startswith("Drug"):
+                value = None  # the dictionary finds drugs only
             cells.append(f"{100 * value:>13.2f}" if value is not None else f"{'–':>13}")
         folds = row.get("ade_cv", {}).get("folds")
         lines.append(f"{name:<{width}}" + "".join(cells) + f"  {len(folds) if folds else '–'}")

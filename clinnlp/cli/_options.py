@@ -55,6 +55,13 @@ Sample = Annotated[
         "e.g. --sample ade-neg=0.25.",
     ),
 ]
+WeakDoses = Annotated[
+    bool,
+    typer.Option(
+        help="Mark amount-and-unit doses (500 mg, 2 puffs) as Dose wherever a corpus leaves "
+        "doses unmarked, so that Dose is learnt with negatives too.",
+    ),
+]
 Relations = Annotated[
     bool,
     typer.Option(
@@ -85,6 +92,7 @@ def train_config(
     vocabulary: bool = False,
     relations: bool = True,
     sample: list[str] | None = None,
+    weak_doses: bool = True,
 ) -> TrainConfig:
     """A :class:`TrainConfig` from the shared options."""
     return TrainConfig(
@@ -93,6 +101,7 @@ def train_config(
         vocabulary=vocabulary,
         relations=relations,
         sample=parse_sample(sample),
+        weak_doses=weak_doses,
         base=str(base) if base else None,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
         epochs=epochs,

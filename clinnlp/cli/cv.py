@@ -51,6 +51,7 @@ def cv_cli(
     vocabulary: o.Vocabulary = False,
     relations: o.Relations = True,
     sample: o.Sample = None,
+    weak_doses: o.WeakDoses = True,
 ) -> None:
     """Per-fold and mean strict F1 per label, the macro-F1 over Drug and Adverse-Effect, and
     the strict F1 of Causes relations (Drug -> Adverse-Effect) when the model learns them."""
@@ -85,6 +86,7 @@ def cv_cli(
         vocabulary,
         relations,
         sample,
+        weak_doses,
     )
     docs = [normalize_ade_relations(d) for d in read_ade(benchmark.path, remove_overlapping=True)]
     if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively

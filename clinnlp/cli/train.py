@@ -70,6 +70,7 @@ def train_cli(
     vocabulary: o.Vocabulary = False,
     relations: o.Relations = True,
     sample: o.Sample = None,
+    weak_doses: o.WeakDoses = True,
     evaluation: Annotated[
         Path | None,
         typer.Option(
@@ -104,6 +105,7 @@ def train_cli(
         vocabulary,
         relations,
         sample,
+        weak_doses,
     )
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = load_sources(sources, cfg.label_map, fmt=fmt)

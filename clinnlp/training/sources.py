@@ -25,6 +25,7 @@ nothing about it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,16 @@ from pathlib import Path
 from clinnlp.errors import E_SOURCE_SPEC, ConfigError
 from clinnlp.schema import Document, Entity
 
-DRUG, EFFECT = "Drug", "Adverse-Effect"
+DRUG, EFFECT, DOSE = "Drug", "Adverse-Effect", "Dose"
+#: A dose as clinical text writes one: an amount (or range) and a unit, optionally per
+#: something ("500 mg", "0.5-1 mg/kg/day", "2 puffs", "1%").
+DOSE_PATTERN = re.compile(
+    r"(?<![\w.])\d+(?:[.,]\d+)?(?:\s?(?:-|to)\s?\d+(?:[.,]\d+)?)?\s?"
+    r"(?:mg|mcg|µg|ug|gm?|grams?|kg|ml|cc|l|units?|u|iu|meq|mmol|puffs?|tabs?|tablets?"
+    r"|caps?|capsules?|drops?|%)"
+    r"(?:\s?/\s?(?:kg|m2|m\(2\)|day|d|dose|h|hr|hour|week|wk|min))*(?!\w)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -197,4 +207,30 @@ def weak_drug_labels(docs: Sequence[Document]) -> list[Document]:
             if all(m.end <= s or e <= m.start for s, e in taken)
         ]
         out.append(replace(doc, entities=doc.entities + added) if added else doc)
+    return out
+
+
+def weak_dose_labels(docs: Sequence[Document]) -> list[Document]:
+    """Make ``Dose`` exhaustively marked in every document: where a document does not
+    annotate it, each :data:`DOSE_PATTERN` match that overlaps no entity becomes a weak
+    ``Dose`` entity and ``Dose`` joins ``metadata["annotated"]``.
+
+    No corpus here marks every dose (ADE-Corpus-V2 only those in a relation), so without
+    this no word is ever taught "not a dose" and the partial-label loss lets ``Dose`` spread
+    over whole sentences.
+    """
+    out = []
+    for doc in docs:
+        annotated = list(doc.metadata.get("annotated", [DOSE]))
+        if DOSE in annotated:
+            out.append(doc)
+            continue
+        taken = [(e.start, e.end) for e in doc.entities]
+        added = [
+            Entity(f"D{i}", DOSE, m.start(), m.end(), m.group(0), {"weak": True})
+            for i, m in enumerate(DOSE_PATTERN.finditer(doc.text), 1)
+            if all(m.end() <= s or e <= m.start() for s, e in taken)
+        ]
+        metadata = {**doc.metadata, "annotated": sorted({*annotated, DOSE})}
+        out.append(replace(doc, entities=doc.entities + added, metadata=metadata))
     return out

@@ -75,6 +75,7 @@ class TrainConfig:
     sources: list[str] = field(default_factory=list)  # the corpora, as written (for the record)
     label_map: dict[str, str] = field(default_factory=dict)  # renames applied when reading
     vocabulary: bool = False  # weak Drug labels from the drug vocabulary where Drug is unmarked
+    weak_doses: bool = True  # amount-and-unit doses marked wherever a corpus leaves Dose unmarked
     relations: bool = True  # learn the corpus's relations with a head on the same encoder
     sample: dict[str, float] = field(default_factory=dict)  # source kind -> share drawn an epoch
     max_distance: int = 100  # subwords between two spans for a relation candidate
@@ -378,6 +379,10 @@ def train(
         from clinnlp.training.sources import weak_drug_labels
 
         docs = weak_drug_labels(docs)
+    if cfg.weak_doses and "Dose" in labels:
+        from clinnlp.training.sources import weak_dose_labels
+
+        docs = weak_dose_labels(docs)
     dev_labels = list(labels)  # early stopping scores what the corpus teaches
     tagger = new_model(labels, cfg.base)
     inherited = sorted(set(tagger.labels) - set(labels))

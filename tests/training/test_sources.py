@@ -73,3 +73,16 @@ def test_sources_weak_drug_labels_only_where_drugs_are_unmarked():
         ("Tylenol", {"weak": True}),
     ]
     assert same is marked  # a corpus that marks every drug is left as it is
+
+
+def test_sources_weak_dose_labels_make_dose_annotated():
+    from clinnlp.training.sources import weak_dose_labels
+
+    text = "Amoxicillin 500 mg TID; high-dose steroids; 2 puffs q4h; BP 120/80."
+    gold = Entity("T1", "Dose", text.index("high-dose"), text.index("high-dose") + 9, "high-dose")
+    partial = Document("a", text, [gold], metadata={"annotated": ["Adverse-Effect"]})
+    full = Document("b", text, [], metadata={"annotated": ["Dose"]})
+    weak, same = weak_dose_labels([partial, full])
+    assert [e.text for e in weak.entities] == ["high-dose", "500 mg", "2 puffs"]
+    assert weak.metadata["annotated"] == ["Adverse-Effect", "Dose"]
+    assert same is full
