@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recipes import RECIPES, SHIPPED, slug  # noqa: E402
+from recipes import ALL, SHIPPED, slug  # noqa: E402
 
 from clinnlp.schema import Document, Entity  # noqa: E402
 
@@ -100,8 +100,11 @@ def with_vocabulary(docs: list[Document]) -> list[Document]:
     return out
 
 
-def scores(name: str, gold: list[Document], pred: list[Document]) -> dict[str, Any]:
-    """Lenient entity and relation figures of one evaluation set."""
+def scores(
+    name: str, gold: list[Document], pred: list[Document], decide: bool = True
+) -> dict[str, Any]:
+    """Lenient entity and relation figures of one evaluation set (with ``decide``, also the
+    reported adverse drug events, which needs the spaCy text layer for ConText)."""
     from clinnlp.training.evaluate import evaluate
     from clinnlp.training.sources import map_labels
 
@@ -117,6 +120,21 @@ def scores(name: str, gold: list[Document], pred: list[Document]) -> dict[str, A
     out |= {f"{label} f1": relations[label]["f1"] for label in relations}
     out["has_relations"] = any(d.relations for d in pred)
     return out
+
+
+def selection_score(gold: dict[str, list[Document]], preds: dict[str, list[Document]]) -> float:
+    """The mean of dev and held-out Drug and ADE lenient F1, held-out Causes lenient F1 and
+    BC5CDR dev chemical lenient F1 (the criterion that picks the shipped recipe)."""
+    dev, held, cdr = (scores(n, gold[n], preds[n], decide=False) for n in gold)
+    figures = [
+        dev.get("Drug f1", 0.0),
+        dev.get("ADE f1", 0.0),
+        held.get("Drug f1", 0.0),
+        held.get("ADE f1", 0.0),
+        held.get("Causes f1", 0.0),
+        cdr.get("Drug f1", 0.0),
+    ]
+    return float(sum(figures) / len(figures))
 
 
 def load_predictions(folder: Path) -> dict[str, list[Document]] | None:
@@ -148,7 +166,7 @@ def report(runs: Path, json_path: Path | None) -> None:
             "drug_only": True,
         }
     }
-    for name in RECIPES:
+    for name in ALL:
         folder = runs / slug(name)
         cv_file = folder / "cv.json"
         cv = json.loads(cv_file.read_text()) if cv_file.is_file() else None

@@ -55,6 +55,13 @@ Sample = Annotated[
         "e.g. --sample ade-neg=0.25.",
     ),
 ]
+VocabularyExhaustive = Annotated[
+    bool,
+    typer.Option(
+        help="With --vocabulary: count Drug as marked in those corpora once the vocabulary's "
+        "names are added (other words are then taught as not drugs).",
+    ),
+]
 WeakDoses = Annotated[
     bool,
     typer.Option(
@@ -93,6 +100,7 @@ def train_config(
     relations: bool = True,
     sample: list[str] | None = None,
     weak_doses: bool = True,
+    vocabulary_exhaustive: bool = False,
 ) -> TrainConfig:
     """A :class:`TrainConfig` from the shared options."""
     return TrainConfig(
@@ -102,6 +110,7 @@ def train_config(
         relations=relations,
         sample=parse_sample(sample),
         weak_doses=weak_doses,
+        vocabulary_exhaustive=vocabulary_exhaustive,
         base=str(base) if base else None,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
         epochs=epochs,

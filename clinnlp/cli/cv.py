@@ -52,6 +52,7 @@ def cv_cli(
     relations: o.Relations = True,
     sample: o.Sample = None,
     weak_doses: o.WeakDoses = True,
+    vocabulary_exhaustive: o.VocabularyExhaustive = False,
 ) -> None:
     """Per-fold and mean strict F1 per label, the macro-F1 over Drug and Adverse-Effect, and
     the strict F1 of Causes relations (Drug -> Adverse-Effect) when the model learns them."""
@@ -87,6 +88,7 @@ def cv_cli(
         relations,
         sample,
         weak_doses,
+        vocabulary_exhaustive,
     )
     docs = [normalize_ade_relations(d) for d in read_ade(benchmark.path, remove_overlapping=True)]
     if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively

@@ -71,6 +71,7 @@ def train_cli(
     relations: o.Relations = True,
     sample: o.Sample = None,
     weak_doses: o.WeakDoses = True,
+    vocabulary_exhaustive: o.VocabularyExhaustive = False,
     evaluation: Annotated[
         Path | None,
         typer.Option(
@@ -106,6 +107,7 @@ def train_cli(
         relations,
         sample,
         weak_doses,
+        vocabulary_exhaustive,
     )
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = load_sources(sources, cfg.label_map, fmt=fmt)

@@ -62,6 +62,7 @@ RECIPE_OPTIONS = (
     "sources",
     "label_map",
     "vocabulary",
+    "vocabulary_exhaustive",
     "weak_doses",
     "relations",
     "max_distance",

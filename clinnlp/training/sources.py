@@ -189,9 +189,11 @@ def map_labels(doc: Document, mapping: Mapping[str, str]) -> Document:
     return replace(doc, entities=kept, relations=relations)
 
 
-def weak_drug_labels(docs: Sequence[Document]) -> list[Document]:
+def weak_drug_labels(docs: Sequence[Document], exhaustive: bool = False) -> list[Document]:
     """Add the vocabulary's drug names as ``Drug`` entities (``attributes["weak"]``) to every
-    document that does not annotate ``Drug``, where they overlap no entity."""
+    document that does not annotate ``Drug``, where they overlap no entity; with
+    ``exhaustive``, ``Drug`` then counts as annotated there (words outside the vocabulary and
+    the corpus's own drugs are taught as not drugs)."""
     from clinnlp.modeling.vocabulary import drug_vocabulary
 
     vocabulary = drug_vocabulary()
@@ -206,7 +208,10 @@ def weak_drug_labels(docs: Sequence[Document]) -> list[Document]:
             for i, m in enumerate(vocabulary.find(doc.text), 1)
             if all(m.end <= s or e <= m.start for s, e in taken)
         ]
-        out.append(replace(doc, entities=doc.entities + added) if added else doc)
+        metadata = doc.metadata
+        if exhaustive:
+            metadata = {**metadata, "annotated": sorted({*metadata.get("annotated", []), DRUG})}
+        out.append(replace(doc, entities=doc.entities + added, metadata=metadata))
     return out
 
 

@@ -75,6 +75,7 @@ class TrainConfig:
     sources: list[str] = field(default_factory=list)  # the corpora, as written (for the record)
     label_map: dict[str, str] = field(default_factory=dict)  # renames applied when reading
     vocabulary: bool = False  # weak Drug labels from the drug vocabulary where Drug is unmarked
+    vocabulary_exhaustive: bool = False  # ...and Drug then counts as marked there
     weak_doses: bool = True  # amount-and-unit doses marked wherever a corpus leaves Dose unmarked
     relations: bool = True  # learn the corpus's relations with a head on the same encoder
     sample: dict[str, float] = field(default_factory=dict)  # source kind -> share drawn an epoch
@@ -378,7 +379,7 @@ def train(
     if cfg.vocabulary:
         from clinnlp.training.sources import weak_drug_labels
 
-        docs = weak_drug_labels(docs)
+        docs = weak_drug_labels(docs, exhaustive=cfg.vocabulary_exhaustive)
     if cfg.weak_doses and "Dose" in labels:
         from clinnlp.training.sources import weak_dose_labels
 
