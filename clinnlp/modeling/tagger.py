@@ -317,17 +317,22 @@ class Tagger:
         batch_size: int = 32,
         constrained: bool = True,
         relations: bool = True,
+        drug_vocabulary: float | None = None,
     ) -> list[tuple[list[SpanPrediction], list[RelationPrediction]]]:
         """Spans as :meth:`predict` and, when the model has a relation head (and
         ``relations``), the relations between them, from the same encoder pass: each candidate
-        pair is scored in the window that holds both spans with the most context."""
+        pair is scored in the window that holds both spans with the most context.
+
+        With ``drug_vocabulary`` (a confidence), the spans are first merged with the drug
+        vocabulary by :func:`clinnlp.modeling.vocabulary.merge_drugs` at that threshold, so
+        the relation head also links the drugs only the vocabulary found."""
         with_relations = relations and self.relations is not None
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
         chunks = [e.ids[s:t] for e, plan in zip(encoded, plans, strict=True) for s, t in plan]
         outputs = iter(self._forward(chunks, batch_size, states=with_relations))
         results: list[tuple[list[SpanPrediction], list[RelationPrediction]]] = []
-        for enc, plan in zip(encoded, plans, strict=True):
+        for text, enc, plan in zip(texts, encoded, plans, strict=True):
             per_window = [next(outputs) for _ in plan]
             if not enc.ids:
                 results.append(([], []))
@@ -338,6 +343,10 @@ class Tagger:
             path = viterbi(rows, self.tags) if constrained else rows.argmax(axis=1).tolist()
             probs = np.exp(rows[np.arange(len(path)), path])
             spans = decode_bio(enc.words, path, self.tags, probs.tolist())
+            if drug_vocabulary is not None:
+                from clinnlp.modeling.vocabulary import merge_drugs
+
+                spans = merge_drugs(text, spans, drug_vocabulary)
             found = (
                 self._relations(enc, plan, [w[1] for w in per_window], spans)
                 if with_relations

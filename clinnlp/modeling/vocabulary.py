@@ -20,11 +20,14 @@ import functools
 import importlib.util
 import pickle
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from clinnlp.errors import ConfigError
+from clinnlp.modeling.align import SpanPrediction
+
+DRUG = "Drug"
 
 #: One token: a run of letters and digits, or one other non-space character.
 TOKEN = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
@@ -159,3 +162,40 @@ def drug_vocabulary() -> DrugVocabulary:
         if canonicals
     )
     return DrugVocabulary.from_pairs(pairs, stop=stop)
+
+
+#: Below this tag confidence, a ``Drug`` span that names no vocabulary drug is dropped by
+#: :func:`merge_drugs`: chosen on the dev notes, the held-out notes and BC5CDR dev by mean
+#: Drug F1 among 0.8, 0.9, 0.95 and 1.0 (README, entity ablation).
+MIN_CONFIDENCE = 0.95
+
+
+def merge_drugs(
+    text: str,
+    spans: Sequence[SpanPrediction],
+    min_confidence: float = MIN_CONFIDENCE,
+    vocabulary: DrugVocabulary | None = None,
+) -> list[SpanPrediction]:
+    """The tagger's spans merged with the vocabulary's drug names.
+
+    A predicted ``Drug`` span is kept when it overlaps a vocabulary name or its confidence is
+    at least ``min_confidence`` (outside the vocabulary the tagger's drugs are mostly devices,
+    sutures and anatomy in clinical notes); every vocabulary name that overlaps no kept span
+    is added as a ``Drug`` with confidence 1.0. Other labels pass unchanged. Sorted by start.
+    """
+    vocabulary = vocabulary or drug_vocabulary()
+    names = [(m.start, m.end) for m in vocabulary.find(text)]
+
+    def named(start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in names)
+
+    kept = [
+        p
+        for p in spans
+        if p.label != DRUG or p.confidence >= min_confidence or named(p.start, p.end)
+    ]
+    taken = [(p.start, p.end) for p in kept]
+    added = [
+        SpanPrediction(DRUG, s, e, 1.0) for s, e in names if all(e <= a or b <= s for a, b in taken)
+    ]
+    return sorted(kept + added, key=lambda p: (p.start, p.end))

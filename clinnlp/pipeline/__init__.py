@@ -28,8 +28,9 @@ from clinnlp.pipeline.tagger import TaggerComponent
         "device": None,  # auto: CUDA when present, as build_pipeline and TaggerComponent
         "span_key": None,
         "precision": "auto",
+        "drug_vocabulary": 0.95,
     },
-    assigns=["doc.ents", "span._.clinnlp_confidence"],
+    assigns=["doc.ents", "span._.clinnlp_confidence", "doc._.clinnlp_relations"],
 )
 def make_tagger(
     nlp: Language,
@@ -39,10 +40,13 @@ def make_tagger(
     device: str | None,
     span_key: str | None,
     precision: str,
+    drug_vocabulary: float | None,
 ) -> TaggerComponent:
     """Build a ``clinnlp_tagger`` (``model``: a clinnlp model folder, the default model when
     ``None``; see :class:`~clinnlp.pipeline.tagger.TaggerComponent` for the rest)."""
-    return TaggerComponent(nlp, name, model, batch_size, device, span_key, precision)
+    return TaggerComponent(
+        nlp, name, model, batch_size, device, span_key, precision, drug_vocabulary
+    )
 
 
 @Language.factory(
@@ -65,6 +69,7 @@ def build_pipeline(
     batch_size: int = 32,
     span_key: str | None = None,
     precision: str = "auto",
+    drug_vocabulary: float | None = 0.95,
 ) -> Language:
     """The full pipeline: the scispaCy text layer of :func:`clinnlp.text.make_text_pipeline`,
     ``clinnlp_tagger`` (entities and relations) and ``clinnlp_context`` (assertion).
@@ -75,6 +80,9 @@ def build_pipeline(
         batch_size: windows per forward pass of the model.
         span_key: also keep every predicted span in ``doc.spans[span_key]``.
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
+        drug_vocabulary: merge the tagger's drugs with the drug vocabulary at this
+            confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
+            model's spans alone.
     """
     from clinnlp import DEFAULT_MODEL
     from clinnlp.modeling.tagger import check_model_dir
@@ -88,6 +96,7 @@ def build_pipeline(
         "device": device,
         "span_key": span_key,
         "precision": precision,
+        "drug_vocabulary": drug_vocabulary,
     }
     nlp.add_pipe("clinnlp_tagger", config=config)
     nlp.add_pipe("clinnlp_context")

@@ -68,6 +68,9 @@ class TaggerComponent:
         span_key: also store the spans in ``doc.spans[span_key]`` when set.
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``
             (see :class:`~clinnlp.modeling.tagger.Tagger`).
+        drug_vocabulary: merge the drugs with the packaged drug vocabulary at this
+            confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
+            model's spans alone. The factory's default is 0.95.
     """
 
     def __init__(
@@ -79,8 +82,10 @@ class TaggerComponent:
         device: str | None = None,
         span_key: str | None = None,
         precision: str = "auto",
+        drug_vocabulary: float | None = None,
     ) -> None:
         self.name = name
+        self.drug_vocabulary = drug_vocabulary
         self.model_path = Path(model) if model else None
         self.batch_size = batch_size
         self.device = device
@@ -140,12 +145,15 @@ class TaggerComponent:
     # -- inference --------------------------------------------------------------------------
 
     def __call__(self, doc: Doc) -> Doc:
-        return self.set_annotations([doc], self.tagger.extract([doc.text], self.batch_size))[0]
+        return self.set_annotations([doc], self._extract([doc.text]))[0]
+
+    def _extract(self, texts: list[str]) -> Any:
+        return self.tagger.extract(texts, self.batch_size, drug_vocabulary=self.drug_vocabulary)
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Tag ``batch_size`` documents at a time with one call of the model."""
         for docs in minibatch(stream, size=batch_size):
-            predictions = self.tagger.extract([doc.text for doc in docs], self.batch_size)
+            predictions = self._extract([doc.text for doc in docs])
             yield from self.set_annotations(docs, predictions)
 
     def set_annotations(

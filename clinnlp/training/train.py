@@ -289,15 +289,20 @@ def to_entities(preds: Sequence[SpanPrediction], text: str) -> list[Entity]:
 
 
 def predict_documents(
-    tagger: Tagger, docs: Sequence[Document], batch_size: int = 64, constrained: bool = True
+    tagger: Tagger,
+    docs: Sequence[Document],
+    batch_size: int = 64,
+    constrained: bool = True,
+    drug_vocabulary: float | None = None,
 ) -> list[Document]:
     """Copies of ``docs`` carrying the tagger's entities and relations instead of theirs;
-    ``constrained`` as in :meth:`Tagger.predict`."""
+    ``constrained`` and ``drug_vocabulary`` as in :meth:`Tagger.extract`."""
     texts = [d.text for d in docs]
     out = []
-    for d, (spans, relations) in zip(
-        docs, tagger.extract(texts, batch_size=batch_size, constrained=constrained), strict=True
-    ):
+    predictions = tagger.extract(
+        texts, batch_size=batch_size, constrained=constrained, drug_vocabulary=drug_vocabulary
+    )
+    for d, (spans, relations) in zip(docs, predictions, strict=True):
         entities = to_entities(spans, d.text)
         links = [
             Relation(
