@@ -41,6 +41,10 @@ EVAL_SETS = {
     "heldout": ("corpora/synthetic/heldout", "brat"),
     "bc5cdr-dev": ("corpora/data/bc5cdr/CDR_DevelopmentSet.PubTator.txt", "pubtator"),
 }
+#: The shipped pipeline's row: the shipped model with its drugs merged with the vocabulary.
+PIPELINE = "shipped pipeline (+ drug vocabulary, min confidence 0.95)"
+#: Thresholds of the drug merge compared (None: the model alone).
+THRESHOLDS = (None, 0.8, 0.9, 0.95, 1.0)
 GOLD_MAP = {"bc5cdr-dev": {"Chemical": "Drug", "Disease": ""}}
 PRED_MAP = {"dev": {"Adverse-Effect": "ADE"}, "heldout": {"Adverse-Effect": "ADE"}}
 
@@ -53,15 +57,16 @@ def read_set(name: str) -> list[Document]:
     return [map_labels(d, GOLD_MAP.get(name, {})) for d in read(path, fmt)]
 
 
-def predict(model: Path, out: Path) -> None:
-    """Write the model's predictions on every evaluation set as JSONL, then ``out/done``."""
+def predict(model: Path, out: Path, drug_vocabulary: float | None = None) -> None:
+    """Write the model's predictions on every evaluation set as JSONL, then ``out/done``
+    (with ``drug_vocabulary``, merged with the drug vocabulary as the pipeline does)."""
     from clinnlp.modeling.tagger import Tagger
     from clinnlp.training.train import predict_documents
 
     tagger = Tagger.load(model)
     out.mkdir(parents=True, exist_ok=True)
     for name in EVAL_SETS:
-        docs = predict_documents(tagger, read_set(name))
+        docs = predict_documents(tagger, read_set(name), drug_vocabulary=drug_vocabulary)
         lines = "".join(json.dumps(d.to_dict()) + "\n" for d in docs)
         (out / f"{name}.jsonl").write_text(lines, "utf-8")
     (out / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"), "utf-8")
@@ -83,20 +88,58 @@ def dictionary(docs: list[Document]) -> list[Document]:
     return out
 
 
-def with_vocabulary(docs: list[Document]) -> list[Document]:
-    """Predictions plus the vocabulary matcher's drugs where no predicted span overlaps."""
-    from clinnlp.modeling.vocabulary import drug_vocabulary
+def merged(docs: list[Document], min_confidence: float) -> list[Document]:
+    """Predictions with their drugs merged with the vocabulary as the pipeline merges them
+    (:func:`clinnlp.modeling.vocabulary.merge_drugs`), entities only."""
+    from clinnlp.modeling.align import SpanPrediction
+    from clinnlp.modeling.vocabulary import merge_drugs
 
-    vocabulary = drug_vocabulary()
     out = []
     for doc in docs:
-        taken = [(e.start, e.end) for e in doc.entities]
-        added = [
-            Entity(f"V{i}", "Drug", m.start, m.end, doc.text[m.start : m.end])
-            for i, m in enumerate(vocabulary.find(doc.text), 1)
-            if all(m.end <= s or e <= m.start for s, e in taken)
+        spans = [
+            SpanPrediction(e.label, e.start, e.end, float(e.attributes.get("confidence", 1.0)))
+            for e in doc.entities
         ]
-        out.append(Document(doc.id, doc.text, doc.entities + added, doc.relations, doc.metadata))
+        ents = [
+            Entity(f"T{i}", p.label, p.start, p.end, doc.text[p.start : p.end])
+            for i, p in enumerate(merge_drugs(doc.text, spans, min_confidence), 1)
+        ]
+        out.append(Document(doc.id, doc.text, ents))
+    return out
+
+
+def with_assertion(docs: list[Document]) -> list[Document]:
+    """Predictions with ConText's status on every entity (sentences from the text layer)."""
+    from clinnlp.assertion.context import assert_spans, find_modifiers
+    from clinnlp.text import make_text_pipeline
+
+    nlp = make_text_pipeline()
+    out = []
+    for doc in docs:
+        sentences = [(s.start_char, s.end_char) for s in nlp(doc.text).sents]
+        modifiers = find_modifiers(doc.text, sentences)
+        found = assert_spans([(e.start, e.end) for e in doc.entities], modifiers)
+        entities = [
+            Entity(e.id, e.label, e.start, e.end, e.text, {**e.attributes, "assertion": status})
+            for e, (status, _) in zip(doc.entities, found, strict=True)
+        ]
+        out.append(Document(doc.id, doc.text, entities, doc.relations, doc.metadata))
+    return out
+
+
+def decided(docs: list[Document]) -> list[Document]:
+    """Only the adverse drug events the product reports (asserted, drug-linked events), as
+    entities labelled ``ADE asserted``."""
+    from clinnlp.events import adverse_drug_events
+
+    out = []
+    for doc in docs:
+        events = adverse_drug_events(doc)["asserted"]
+        ents = [
+            Entity(f"E{i}", "ADE asserted", e["start"], e["end"], e["event"])
+            for i, e in enumerate(events, 1)
+        ]
+        out.append(Document(doc.id, doc.text, ents))
     return out
 
 
@@ -105,11 +148,12 @@ def scores(
 ) -> dict[str, Any]:
     """Lenient entity and relation figures of one evaluation set (with ``decide``, also the
     reported adverse drug events, which needs the spaCy text layer for ConText)."""
+    from clinnlp.schema import is_asserted
     from clinnlp.training.evaluate import evaluate
     from clinnlp.training.sources import map_labels
 
-    pred = [map_labels(d, PRED_MAP.get(name, {})) for d in pred]
-    result = evaluate(gold, pred)
+    has_relations = any(d.relations for d in pred)
+    result = evaluate(gold, [map_labels(d, PRED_MAP.get(name, {})) for d in pred])
     lenient = result["entities"]["lenient"]["per_label"]
     relations = result["relations_lenient"]["per_label"]
     out = {
@@ -118,7 +162,23 @@ def scores(
         for k in ("precision", "recall", "f1")
     }
     out |= {f"{label} f1": relations[label]["f1"] for label in relations}
-    out["has_relations"] = any(d.relations for d in pred)
+    out["has_relations"] = has_relations
+    if decide and has_relations and name in PRED_MAP:
+        asserted_gold = [
+            Document(
+                d.id,
+                d.text,
+                [
+                    Entity(e.id, "ADE asserted", e.start, e.end, e.text)
+                    for e in d.entities
+                    if e.label == "ADE" and is_asserted(e)
+                ],
+            )
+            for d in gold
+        ]
+        result = evaluate(asserted_gold, decided(with_assertion(pred)))
+        ade = result["entities"]["lenient"]["per_label"]["ADE asserted"]
+        out |= {f"ADE asserted {k}": ade[k] for k in ("precision", "recall", "f1")}
     return out
 
 
@@ -171,11 +231,25 @@ def report(runs: Path, json_path: Path | None) -> None:
         cv_file = folder / "cv.json"
         cv = json.loads(cv_file.read_text()) if cv_file.is_file() else None
         rows[name] = row_figures(gold, load_predictions(folder / "predictions"), cv)
-    shipped = load_predictions(runs / slug(SHIPPED) / "predictions")
-    if shipped is not None:
-        merged = {name: with_vocabulary(shipped[name]) for name in EVAL_SETS}
-        rows[f"{SHIPPED} + vocabulary matcher"] = row_figures(gold, merged, None)
+    pipeline = load_predictions(runs / slug(SHIPPED) / "predictions-pipeline")
+    if pipeline is not None:
+        rows[PIPELINE] = row_figures(gold, pipeline, None)
     print(format_table(rows))
+    shipped = load_predictions(runs / slug(SHIPPED) / "predictions")
+    thresholds: dict[str, dict[str, float]] = {}
+    if shipped is not None:
+        for tau in THRESHOLDS:
+            preds = shipped if tau is None else {n: merged(shipped[n], tau) for n in EVAL_SETS}
+            thresholds[str(tau)] = {
+                n: scores(n, gold[n], preds[n], decide=False)["Drug f1"] for n in EVAL_SETS
+            }
+        print(f"\nDrug lenient F1 of {SHIPPED} merged with the drug vocabulary, by threshold")
+        print(f"{'min confidence':<16}" + "".join(f"{n:>12}" for n in EVAL_SETS) + f"{'mean':>12}")
+        for tau, row in thresholds.items():
+            cells = "".join(f"{100 * v:>12.2f}" for v in row.values())
+            mean = 100 * sum(row.values()) / len(row)
+            label = "model alone" if tau == "None" else tau
+            print(f"{label:<16}{cells}{mean:>12.2f}")
     if json_path is not None:
         meta = {
             "command": "python benchmarks/entity_ablation.py report",
@@ -184,7 +258,8 @@ def report(runs: Path, json_path: Path | None) -> None:
             "note": "scores are fractions; lenient = overlapping span and same label",
         }
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n", "utf-8")
+        record = {**meta, "rows": rows, "drug_vocabulary_thresholds": thresholds}
+        json_path.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
 
 
 COLUMNS = [
@@ -232,12 +307,13 @@ def main() -> None:
     p = sub.add_parser("predict")
     p.add_argument("model", type=Path)
     p.add_argument("out", type=Path)
+    p.add_argument("--drug-vocabulary", type=float, default=None)
     r = sub.add_parser("report")
     r.add_argument("--runs", type=Path, default=Path("runs/ablation"))
     r.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.command == "predict":
-        predict(args.model, args.out)
+        predict(args.model, args.out, args.drug_vocabulary)
     else:
         report(args.runs, args.json)
 
