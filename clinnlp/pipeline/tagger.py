@@ -70,7 +70,7 @@ class TaggerComponent:
             (see :class:`~clinnlp.modeling.tagger.Tagger`).
         drug_vocabulary: merge the drugs with the packaged drug vocabulary at this
             confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
-            model's spans alone. The factory's default is 0.95.
+            model's spans alone.
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class TaggerComponent:
         device: str | None = None,
         span_key: str | None = None,
         precision: str = "auto",
-        drug_vocabulary: float | None = None,
+        drug_vocabulary: float | None = 0.95,
     ) -> None:
         self.name = name
         self.drug_vocabulary = drug_vocabulary
