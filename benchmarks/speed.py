@@ -1,15 +1,19 @@
 """Throughput of each stage on MTSamples notes, side by side in one run.
 
-    python benchmarks/speed.py [--notes corpora/data/mtsamples/notes] [--limit 300]
+    python benchmarks/speed.py [--notes corpora/data/mtsamples/notes] [--limit 300] [--json F]
 
-Prints documents/s and characters/s for the scispaCy text layer alone, the tagger alone in
-fp32 and in bf16 autocast, and the full default pipeline, with each stage's speed as a ratio
-to the full pipeline, and the process's peak memory.
+Prints documents/s and characters/s for the scispaCy text layer alone, the tagger's entities
+alone in fp32 and in bf16 autocast, entities and relations from the same pass (bf16), and the
+full default pipeline (text layer, tagger with relations and the drug vocabulary merge,
+ConText), with each stage's speed as a ratio to the full pipeline, and the process's peak
+memory; ``--json`` also writes them with the machine and date.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import resource
 import time
@@ -34,6 +38,7 @@ def main() -> None:
     parser.add_argument("--notes", type=Path, default=Path("corpora/data/mtsamples/notes"))
     parser.add_argument("--limit", type=int, default=300, help="notes to use (0: all)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     paths = sorted(args.notes.glob("*.txt"))
     texts = [p.read_text("utf-8") for p in (paths[: args.limit] if args.limit else paths)]
@@ -52,6 +57,9 @@ def main() -> None:
         "tagger alone, bf16 autocast": timed(
             lambda: bf16.predict(texts, batch_size=args.batch_size)
         ),
+        "tagger + relations (one encoder pass), bf16": timed(
+            lambda: bf16.extract(texts, batch_size=args.batch_size)
+        ),
         "full pipeline (clinnlp.load, default precision)": timed(
             lambda: list(full.pipe(texts, batch_size=args.batch_size))
         ),
@@ -68,6 +76,19 @@ def main() -> None:
         print(f"{name:<58}{rate:>9.1f}{char_rate:>12,.0f}{ratio:>8.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:,.0f} MB")
+    if args.json:
+        record = {
+            "command": f"python benchmarks/speed.py --limit {args.limit}",
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
+            "torch": torch.__version__,
+            "notes": len(texts),
+            "characters": chars,
+            "seconds": rows,
+            "peak_rss_mb": round(peak),
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
 
 
 if __name__ == "__main__":
