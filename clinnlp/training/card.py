@@ -11,23 +11,46 @@ BASE_NOTE = (
 
 
 def model_card(meta: dict[str, Any]) -> str:
-    """Markdown: data, labels, recipe, scores, licence and limits of a trained model."""
+    """Markdown: data, labels, relations, recipe, scores, licence and limits of a model."""
     cfg = meta.get("config", {})
     metrics = meta.get("metrics", {})
     history = metrics.get("history", [])
     n_train, n_dev = metrics.get("train_documents", "?"), metrics.get("dev_documents", "?")
     bf16 = "on" if metrics.get("bf16") else "off"
+    relations = meta.get("relations", {}).get("types", {})
+    options = [
+        name
+        for name, on in (
+            ("weak drug labels from the packaged vocabulary", cfg.get("vocabulary")),
+            ("counted as exhaustive", cfg.get("vocabulary_exhaustive")),
+            ("weak dose labels", cfg.get("weak_doses") and "Dose" in meta.get("labels", [])),
+        )
+        if on
+    ]
+    options += [
+        f"{share:g} of {kind} drawn each epoch" for kind, share in cfg.get("sample", {}).items()
+    ]
+    options += [
+        f"labels renamed {a} -> {b or '(dropped)'}" for a, b in cfg.get("label_map", {}).items()
+    ]
     lines = [
         "# clinnlp token-classification model",
         "",
         f"- **Labels**: {', '.join(meta.get('labels', []))}",
+        "- **Relations**: "
+        + (
+            ", ".join(f"{name} ({a} -> {b})" for name, (a, b) in sorted(relations.items()))
+            + " (a span-pair head on the same encoder pass)"
+            if relations
+            else "none"
+        ),
         f"- **Base encoder**: {cfg.get('base') or BASE_NOTE}",
         f"- **Training data**: {meta.get('corpus', 'not recorded')} "
         f"({n_train} training and {n_dev} dev documents)",
         f"- **Recipe**: {len(history)} epochs run of at most {cfg.get('epochs')}, "
         f"lr {cfg.get('lr')}, batch {cfg.get('batch_size')}, window {cfg.get('window')} "
         f"subwords, seed {cfg.get('seed')}, bf16 {bf16}, device {metrics.get('device')}, "
-        f"{metrics.get('seconds', '?')} s",
+        f"{metrics.get('seconds', '?')} s" + (f"; {'; '.join(options)}" if options else ""),
         f"- **Best dev strict micro-F1**: {_pct(metrics.get('best_dev_f1'))}",
     ]
     if meta.get("evaluation"):
@@ -36,11 +59,12 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
         "## Licence and intended use",
         "",
-        "Weights: Apache-2.0, like the base encoder. The training corpus keeps its own terms (the",
-        "ADE-Corpus-V2 authors ask to cite Gurulingappa et al., J Biomed Inform 2012). This is a",
-        "research tool: it was trained on PubMed case-report sentences and will miss or invent",
-        "events in clinical notes; a person must review its output before any clinical or",
-        "regulatory use.",
+        "Weights: Apache-2.0, like the base encoder. The training corpora keep their own terms:",
+        "ADE-Corpus-V2 (cite Gurulingappa et al., J Biomed Inform 2012), BC5CDR (US Government",
+        "work, public domain; cite Li et al., Database 2016), the drug names of",
+        "drug-named-entity-recognition (MIT) and clinnlp's synthetic notes (Apache-2.0). This is a",
+        "research tool: it will miss or invent events in clinical notes; a person must review",
+        "its output before any clinical or regulatory use.",
         "",
     ]
     return "\n".join(lines)

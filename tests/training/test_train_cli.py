@@ -122,8 +122,16 @@ def test_train_cli_model_card_evaluation_comes_from_the_cv_json(tmp_path, tiny_e
     meta = json.loads((out / "clinnlp.json").read_text())
     assert meta["evaluation"]["mean"]["macro"] == 0.8606
 
+    # `clinnlp card` rewrites the same card from the model's own record and the cv file
+    (out / "README.md").write_text("hand-written\n")
+    again = CliRunner().invoke(app, ["card", str(out), "--evaluation", str(cv_file)])
+    assert again.exit_code == 0, again.output
+    assert (out / "README.md").read_text() == card
+
     cv["config"]["lr"] = 5e-5
     cv_file.write_text(json.dumps(cv))
+    refused_card = CliRunner().invoke(app, ["card", str(out), "--evaluation", str(cv_file)])
+    assert refused_card.exit_code == 1 and "lr" in refused_card.output
     other = tmp_path / "other"
     refused = CliRunner().invoke(app, [*base, "--out", str(other), "--evaluation", str(cv_file)])
     assert refused.exit_code == 1 and "lr" in refused.output and not other.exists()
