@@ -32,5 +32,41 @@ def test_examples_main_command_finds_the_written_events(tmp_path: Path) -> None:
     assert "lisinopril" in found("note-03-ed-angioedema", "Drug")
     assert any("angioedema" in t for t in found("note-03-ed-angioedema", "Adverse-Effect"))
     assert any("neuropathy" in t for t in found("note-04-oncology-neuropathy", "Adverse-Effect"))
+    # every drug of the four notes, medication lists and plans included
+    every = {
+        "note-01-rash-amoxicillin": {
+            "amoxicillin",
+            "diphenhydramine",
+            "albuterol",
+            "fluticasone",
+            "penicillin",
+            "doxycycline",
+            "cetirizine",
+        },
+        "note-02-diabetes-follow-up": {"metformin", "lisinopril", "atorvastatin", "aspirin"},
+        "note-03-ed-angioedema": {
+            "lisinopril",
+            "hctz",
+            "omeprazole",
+            "methylprednisolone",
+            "diphenhydramine",
+            "famotidine",
+            "amlodipine",
+        },
+        "note-04-oncology-neuropathy": {"oxaliplatin", "ondansetron", "duloxetine"},
+    }
+    for doc_id, drugs in every.items():
+        assert drugs <= found(doc_id, "Drug"), (doc_id, drugs - found(doc_id, "Drug"))
+    # the relation model links the events, and the negated ones stay apart
+    asserted = docs["note-01-rash-amoxicillin"]["adverse_drug_events"]["asserted"]
+    assert any(
+        "rash" in e["event"] and any(d["text"].lower() == "amoxicillin" for d in e["drugs"])
+        for e in asserted
+    )
+    diabetes = docs["note-02-diabetes-follow-up"]["adverse_drug_events"]
+    assert not diabetes["asserted"]  # "denies nausea, vomiting or diarrhea on metformin"
+    assert {e["event"] for e in diabetes["negated"]} >= {"nausea", "vomiting", "diarrhea"}
     html = (out / "report.html").read_text()
     assert "amoxicillin" in html.lower() and "<script src=" not in html
+    assert "relation model" in html and "Drug-linked events the notes do not assert" in html
+    assert "<td>nausea</td><td>negated</td><td>metformin</td>" in html
