@@ -12,6 +12,49 @@ from typing import Any
 
 
 @dataclass
+class Concept:
+    """A knowledge-base concept an entity is linked to.
+
+    Attributes:
+        id: the concept id with its vocabulary's prefix (``HP:0000988``, ``DB00331``,
+            ``MESH:D003000``).
+        name: the concept's canonical name, when known.
+        score: the linker's similarity score (0-1), when a linker chose it.
+        xrefs: the same concept in other vocabularies (``UMLS:C0015230``,
+            ``MEDDRA:10037844``...), and for drugs their pharmacological class
+            (``MESH_CLASS:D007004``).
+    """
+
+    id: str
+    name: str = ""
+    score: float | None = None
+    xrefs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id}
+        if self.name:
+            data["name"] = self.name
+        if self.score is not None:
+            data["score"] = self.score
+        if self.xrefs:
+            data["xrefs"] = list(self.xrefs)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | str) -> Concept:
+        """From :meth:`to_dict` output, or a bare id string (older JSONL files)."""
+        if isinstance(data, str):
+            return cls(data)
+        score = data.get("score")
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name") or ""),
+            score=float(score) if score is not None else None,
+            xrefs=[str(x) for x in data.get("xrefs") or []],
+        )
+
+
+@dataclass
 class Entity:
     """A labelled span of a document's text.
 
@@ -22,7 +65,7 @@ class Entity:
         end: character offset after the last character (``text[start:end]``).
         text: the covered text, always equal to ``document.text[start:end]``.
         attributes: flags and values such as ``negated``, ``hypothetical``, ``confidence``.
-        concepts: concept ids, e.g. ``["MESH:D003000"]``.
+        concepts: the concepts it is linked to (:class:`Concept`), best first.
     """
 
     id: str
@@ -31,7 +74,7 @@ class Entity:
     end: int
     text: str
     attributes: dict[str, Any] = field(default_factory=dict)
-    concepts: list[str] = field(default_factory=list)
+    concepts: list[Concept] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -44,7 +87,7 @@ class Entity:
         if self.attributes:
             data["attributes"] = dict(self.attributes)
         if self.concepts:
-            data["concepts"] = list(self.concepts)
+            data["concepts"] = [c.to_dict() for c in self.concepts]
         return data
 
     @classmethod
@@ -56,7 +99,7 @@ class Entity:
             end=int(data["end"]),
             text=str(data["text"]),
             attributes=dict(data.get("attributes") or {}),
-            concepts=list(data.get("concepts") or []),
+            concepts=[Concept.from_dict(c) for c in data.get("concepts") or []],
         )
 
 

@@ -11,7 +11,8 @@ How each ``.ann`` line type maps onto the schema (and back, in :func:`write_brat
 * ``A`` (and the older ``M``) attribute -> the target's ``attributes``: ``True`` for a binary
   attribute (``A1<TAB>Negated T1``), the string for a valued one (``A2<TAB>Severity T1 High``).
 * ``N`` normalisation -> ``entity.concepts`` (``N1<TAB>Reference T1 UMLS:C0018681<TAB>name``
-  adds ``UMLS:C0018681``); a non-empty name goes to ``attributes["concept_names"][id]``.
+  adds ``Concept("UMLS:C0018681", "name")``); a concept's score and cross-references are not
+  BRAT's and stay in JSONL.
 * ``#`` note (``#1<TAB>AnnotatorNotes T1<TAB>note``) -> the target's ``attributes["note"]``.
 * ``E`` events and ``*`` equivalences are skipped with a logged warning (the schema has no
   events); ``R``, ``A``, ``N`` and ``#`` lines that point at an event are skipped with them.
@@ -41,12 +42,12 @@ from clinnlp.errors import (
 )
 from clinnlp.readers._util import numbered_lines, safe_relpath
 from clinnlp.readers.textfile import read_text
-from clinnlp.schema import Document, Entity, Relation
+from clinnlp.schema import Concept, Document, Entity, Relation
 
 logger = logging.getLogger(__name__)
 
 #: Attribute keys that hold BRAT structure rather than ``A`` lines.
-RESERVED = frozenset({"fragments", "note", "concept_names", "roles"})
+RESERVED = frozenset({"fragments", "note", "roles"})
 
 _ID = re.compile(r"^(?:[TREAMN][0-9]+|#[0-9]*|\*)$")
 _NUMBERED = {"T": re.compile(r"^T([0-9]+)$"), "R": re.compile(r"^R([0-9]+)$")}
@@ -222,11 +223,7 @@ def parse_ann(ann: str, text: str, doc_id: str, path: str | Path = "<ann>") -> D
         elif kind == "#":
             owner.attributes["note"] = line.tail
         else:
-            entity = entities[target]
-            concept = line.fields[2]
-            entity.concepts.append(concept)
-            if line.tail:
-                entity.attributes.setdefault("concept_names", {})[concept] = line.tail
+            entities[target].concepts.append(Concept(line.fields[2], line.tail))
 
     ordered = sorted(entities.values(), key=lambda e: (e.start, e.end))
     return Document(doc_id, text, ordered, list(relations.values()))
@@ -299,11 +296,10 @@ def format_ann(doc: Document) -> str:
             lines.append(f"A{count}\t{_word(name)} {ident}{suffix}")
     count = 0
     for ent in entities:
-        names = ent.attributes.get("concept_names") or {}
         for concept in ent.concepts:
             count += 1
-            name = _flat(str(names.get(concept, "")))
-            lines.append(f"N{count}\tReference {entity_ids[ent.id]} {_word(concept)}\t{name}")
+            ident, name = _word(concept.id), _flat(concept.name)
+            lines.append(f"N{count}\tReference {entity_ids[ent.id]} {ident}\t{name}")
     count = 0
     for ident, owner in owners:
         if "note" in owner.attributes:

@@ -21,7 +21,7 @@ from clinnlp.errors import (
 )
 from clinnlp.readers._util import numbered_lines
 from clinnlp.readers.textfile import read_text
-from clinnlp.schema import Document, Entity
+from clinnlp.schema import Concept, Document, Entity
 
 #: Prefix of the MeSH ids put into ``Entity.concepts`` and ``metadata["cid"]``.
 MESH = "MESH:"
@@ -109,7 +109,9 @@ def _document(path: Path, block: list[tuple[int, str]]) -> Document:
         mentions.append((start, end, fields[4], _mesh(fields[5]), parts))
     entities = []
     for n, (start, end, label, concepts, parts) in enumerate(sorted(mentions), 1):
-        entity = Entity(f"T{n}", label, start, end, text[start:end], concepts=concepts)
+        entity = Entity(
+            f"T{n}", label, start, end, text[start:end], concepts=[Concept(c) for c in concepts]
+        )
         if parts:
             entity.attributes["parts"] = parts
         entities.append(entity)

@@ -8,7 +8,7 @@ import pytest
 from clinnlp.errors import InputError
 from clinnlp.readers.brat import format_ann, read_brat, write_brat
 from clinnlp.readers.jsonl import read_jsonl, write_jsonl
-from clinnlp.schema import Document, Entity, Relation, validate
+from clinnlp.schema import Concept, Document, Entity, Relation, validate
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -38,10 +38,9 @@ def test_brat_read_mapping(fixtures: Path) -> None:
     assert rash.attributes == {
         "Severity": "Moderate",
         "Certain": True,
-        "concept_names": {"UMLS:C0042109": "Urticaria"},
         "note": "onset within 48 hours",
     }
-    assert rash.concepts == ["UMLS:C0042109"]
+    assert rash.concepts == [Concept("UMLS:C0042109", "Urticaria")]
     assert note1.relations[1].attributes == {"Confirmed": True}
     assert [(r.label, r.head, r.tail) for r in note1.relations] == [
         ("Dose", "T1", "T2"),
@@ -55,8 +54,7 @@ def test_brat_read_mapping(fixtures: Path) -> None:
     assert nausea.start == first[0] and nausea.end == second[1]
     assert nausea.text == note2.text[nausea.start : nausea.end]
     assert note2.relations[2].attributes == {"roles": ["Drug", "Problem"]}
-    assert note2.entity("T2").concepts == ["UMLS:C0238021"]
-    assert "concept_names" not in note2.entity("T2").attributes
+    assert note2.entity("T2").concepts == [Concept("UMLS:C0238021")]
 
 
 def test_brat_single_ann_file(fixtures: Path) -> None:

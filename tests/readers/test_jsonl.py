@@ -7,12 +7,22 @@ import pytest
 
 from clinnlp.errors import InputError
 from clinnlp.readers.jsonl import read_jsonl, write_jsonl
-from clinnlp.schema import Document, Entity, Relation
+from clinnlp.schema import Concept, Document, Entity, Relation
 
 DOC = Document(
     "n1",
     "Rash after aspirin.\u2028Line two \u00b5g.",
-    [Entity("T1", "Adverse-Effect", 0, 4, "Rash", {"negated": False}, ["UMLS:C0015230"])],
+    [
+        Entity(
+            "T1",
+            "Adverse-Effect",
+            0,
+            4,
+            "Rash",
+            {"negated": False},
+            [Concept("HP:0000988", "Skin rash", 0.91, ["UMLS:C0015230"])],
+        )
+    ],
     [],
     {"pmid": "1"},
 )
@@ -78,3 +88,12 @@ def test_jsonl_empty_and_invalid_utf8(tmp_path: Path, names_error) -> None:
     with pytest.raises(InputError, match="UTF-8 at byte 24") as info:
         list(read_jsonl(path))
     names_error(info.value, path, None)
+
+
+def test_jsonl_reads_concepts_written_as_bare_ids(tmp_path: Path) -> None:
+    data = DOC.to_dict()
+    data["entities"][0]["concepts"] = ["UMLS:C0015230"]  # the layout before concept records
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    (doc,) = read_jsonl(path)
+    assert doc.entities[0].concepts == [Concept("UMLS:C0015230")]

@@ -28,7 +28,7 @@ def test_pubtator_read(tmp_path: Path) -> None:
     path.write_text(SMALL, encoding="utf-8")
     first, second = read_pubtator(path)
     assert first.id == "11" and first.text.startswith("Lisinopril cough. A dry cough")
-    assert [(e.label, e.text, e.concepts) for e in first.entities] == [
+    assert [(e.label, e.text, [c.id for c in e.concepts]) for e in first.entities] == [
         ("Chemical", "Lisinopril", ["MESH:D017706"]),
         ("Disease", "cough", ["MESH:D003371"]),
         ("Disease", "cough and angioedema", ["MESH:D003371", "MESH:D000799"]),
