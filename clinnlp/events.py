@@ -21,7 +21,8 @@ CAUSES = ("Causes", "ADE")
 def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
     """``{"asserted": [...], "negated": [...], "hypothetical": [...], ...}``: each linked event
     once, with its text, offsets, status, confidence (the event's tag confidence times the
-    best link's) and its drugs (text, offsets, link confidence), in text order."""
+    best link's), its best concept when linked, and its drugs (text, offsets, link
+    confidence, concept), in text order."""
     by_id = {e.id: e for e in doc.entities}
     drugs: dict[str, list[tuple[Any, float]]] = {}
     for rel in doc.relations:
@@ -42,13 +43,36 @@ def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
                 "end": event.end,
                 "status": str(event.attributes.get("assertion", "present")),
                 "confidence": round(confidence, 4),
+                **_concept(event),
                 "drugs": [
-                    {"text": d.text, "start": d.start, "end": d.end, "confidence": round(c, 4)}
+                    {
+                        "text": d.text,
+                        "start": d.start,
+                        "end": d.end,
+                        "confidence": round(c, 4),
+                        **_concept(d),
+                    }
                     for d, c in links
                 ],
             }
         )
     return out
+
+
+def _concept(entity: Any) -> dict[str, Any]:
+    """``{"concept": {"id", "name"}}`` of the entity's best concept, or nothing."""
+    if not entity.concepts:
+        return {}
+    best = entity.concepts[0]
+    return {"concept": {"id": best.id, "name": best.name}}
+
+
+def concept_name(item: dict[str, Any], text_key: str = "text") -> str:
+    """What a summary item is grouped by: its concept's name, else its text (lowercased)."""
+    concept = item.get("concept")
+    if concept and concept.get("name"):
+        return str(concept["name"]).lower()
+    return " ".join(str(item[text_key]).lower().split())
 
 
 def _status(event: Any) -> str:

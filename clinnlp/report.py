@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from clinnlp import __version__
-from clinnlp.events import CAUSES, adverse_drug_events
+from clinnlp.events import CAUSES, adverse_drug_events, concept_name
 from clinnlp.schema import Document, Entity, is_asserted
 
 DRUG, EFFECT = "Drug", "Adverse-Effect"
@@ -82,9 +82,11 @@ def events_per_drug(docs: Sequence[Document]) -> tuple[dict[str, Counter[str]], 
 
     When any document has drug -> event relations (``Causes``), the pairs are the adverse
     drug events of :func:`clinnlp.events.adverse_drug_events`: asserted events and the drugs
-    linked to them. Without relations, a drug and an asserted adverse effect count as a pair
-    when they share a sentence (:func:`clinnlp.text.sentence_spans`). Negated, hypothetical,
-    possible and family-member events never count (:func:`clinnlp.schema.is_asserted`).
+    linked to them, each named by its concept when it has one ("Zestril" and "lisinopril"
+    count as Lisinopril, "hives" and "urticaria" as Urticaria). Without relations, a drug and
+    an asserted adverse effect count as a pair when they share a sentence
+    (:func:`clinnlp.text.sentence_spans`). Negated, hypothetical, possible and family-member
+    events never count (:func:`clinnlp.schema.is_asserted`).
     """
     linked = any(rel.label in CAUSES for doc in docs for rel in doc.relations)
     pairs: dict[str, Counter[str]] = defaultdict(Counter)
@@ -92,7 +94,7 @@ def events_per_drug(docs: Sequence[Document]) -> tuple[dict[str, Counter[str]], 
         if linked:
             for event in adverse_drug_events(doc)["asserted"]:
                 for drug in event["drugs"]:
-                    pairs[_norm(drug["text"])][_norm(event["event"])] += 1
+                    pairs[concept_name(drug)][concept_name(event, "event")] += 1
         else:
             for drug, effect in _sentence_pairs(doc):
                 if is_asserted(effect):
@@ -191,6 +193,11 @@ def _displacy_doc(doc: Document) -> dict[str, Any]:
         if ent.start < end:
             continue  # displaCy cannot draw overlaps; the first, longest span wins
         tip = ent.label
+        if ent.concepts:
+            best = ent.concepts[0]
+            tip += f" {best.id} {best.name}"
+            if best.score is not None:
+                tip += f" ({best.score:.2f})"
         if "confidence" in ent.attributes:
             tip += f" (confidence {float(ent.attributes['confidence']):.2f})"
         if ent.attributes.get("assertion", "present") != "present":

@@ -7,6 +7,7 @@ from clinnlp.cli._app import app
 # Each import registers its command on the app.
 from clinnlp.cli import (  # noqa: E402  isort: skip
     annotate as annotate,
+    build_kb as build_kb,
     card as card,
     convert as convert,
     cv as cv,

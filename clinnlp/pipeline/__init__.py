@@ -12,11 +12,13 @@ Components:
 # No `from __future__ import annotations`: spaCy validates factory arguments from the
 # signature's annotations at run time.
 from pathlib import Path
+from typing import Any
 
 from spacy.language import Language
 
 from clinnlp.pipeline.context import ContextComponent
 from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions, to_document
+from clinnlp.pipeline.linker import DEFAULT_LABELS, LinkerComponent
 from clinnlp.pipeline.tagger import TaggerComponent
 
 
@@ -63,6 +65,20 @@ def make_context(
     return ContextComponent(nlp, name, rules, labels)
 
 
+@Language.factory(
+    "clinnlp_linker",
+    default_config={"kb": None, "labels": None, "k": 3},
+    assigns=["span._.clinnlp_concepts"],
+    requires=["doc.ents"],
+)
+def make_linker(
+    nlp: Language, name: str, kb: str | None, labels: dict[str, list[Any]] | None, k: int
+) -> LinkerComponent:
+    """Build a ``clinnlp_linker`` (``kb``: the knowledge bases' folder, ``models/kb`` when
+    ``None``; ``labels``: ``{label: [kb folder name, threshold]}``; ``k``: concepts kept)."""
+    return LinkerComponent(nlp, name, kb, labels, k)
+
+
 def build_pipeline(
     model: str | Path | None = None,
     device: str | None = None,
@@ -70,6 +86,8 @@ def build_pipeline(
     span_key: str | None = None,
     precision: str = "auto",
     drug_vocabulary: float | None = 0.95,
+    kb: str | Path | None = None,
+    linker: bool | None = None,
 ) -> Language:
     """The full pipeline: the scispaCy text layer of :func:`clinnlp.text.make_text_pipeline`,
     ``clinnlp_tagger`` (entities and relations) and ``clinnlp_context`` (assertion).
@@ -83,6 +101,11 @@ def build_pipeline(
         drug_vocabulary: merge the tagger's drugs with the drug vocabulary at this
             confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
             model's spans alone.
+        kb: the knowledge bases' folder for ``clinnlp_linker``; :data:`clinnlp.DEFAULT_KB`
+            when omitted (``make kb`` builds it).
+        linker: add ``clinnlp_linker``: ``None`` (the default) when a ``kb`` is given or the
+            default folder exists; ``True`` always (a missing knowledge base is an error);
+            ``False`` never.
     """
     from clinnlp import DEFAULT_MODEL
     from clinnlp.modeling.tagger import check_model_dir
@@ -100,16 +123,28 @@ def build_pipeline(
     }
     nlp.add_pipe("clinnlp_tagger", config=config)
     nlp.add_pipe("clinnlp_context")
+    from clinnlp import DEFAULT_KB
+    from clinnlp.linking.index import check
+
+    folder = Path(kb) if kb is not None else DEFAULT_KB
+    if linker is None:
+        linker = kb is not None or DEFAULT_KB.is_dir()
+    if linker:
+        for sub in {v[0] for v in DEFAULT_LABELS.values()}:
+            check(folder / sub)
+        nlp.add_pipe("clinnlp_linker", config={"kb": str(folder.resolve())})
     return nlp
 
 
 __all__ = [
     "EXTENSIONS",
     "ContextComponent",
+    "LinkerComponent",
     "TaggerComponent",
     "build_pipeline",
     "install_extensions",
     "make_context",
+    "make_linker",
     "make_tagger",
     "to_document",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from clinnlp.schema import Document, Entity, Relation
+from clinnlp.schema import Concept, Document, Entity, Relation
 
 #: ``{(kind, name): default}``; every clinnlp extension is declared here and nowhere else.
 EXTENSIONS: dict[tuple[str, str], Any] = {
@@ -23,6 +23,9 @@ EXTENSIONS: dict[tuple[str, str], Any] = {
     # ConText status of an entity: present, negated, possible, hypothetical, historical or
     # family (set by ``clinnlp_context``).
     ("span", "clinnlp_assertion"): None,
+    # Concepts of an entity, best first: [[id, name, score, [cross-references]], ...] (set by
+    # ``clinnlp_linker``).
+    ("span", "clinnlp_concepts"): None,
     # The caller's document id (set by ``clinnlp annotate``).
     ("doc", "clinnlp_id"): None,
 }
@@ -41,7 +44,8 @@ def install_extensions() -> None:
 def to_document(doc: Doc, doc_id: str, metadata: dict[str, Any] | None = None) -> Document:
     """The :class:`~clinnlp.schema.Document` record of an annotated ``Doc``: ``doc.ents`` in
     order as entities ``T1, T2...``, each with its ``confidence`` and ``assertion``
-    attributes when known, and ``doc._.clinnlp_relations`` as relations ``R1, R2...``."""
+    attributes and its concepts when known, and ``doc._.clinnlp_relations`` as relations
+    ``R1, R2...``."""
     install_extensions()
     entities = []
     ids: dict[tuple[int, int], str] = {}
@@ -52,8 +56,14 @@ def to_document(doc: Doc, doc_id: str, metadata: dict[str, Any] | None = None) -
             attributes["confidence"] = round(float(confidence), 4)
         if ent._.clinnlp_assertion is not None:
             attributes["assertion"] = str(ent._.clinnlp_assertion)
+        concepts = [
+            Concept(str(c[0]), str(c[1]), float(c[2]), list(c[3]))
+            for c in ent._.clinnlp_concepts or []
+        ]
         entities.append(
-            Entity(f"T{i}", ent.label_, ent.start_char, ent.end_char, ent.text, attributes)
+            Entity(
+                f"T{i}", ent.label_, ent.start_char, ent.end_char, ent.text, attributes, concepts
+            )
         )
         ids[(ent.start_char, ent.end_char)] = f"T{i}"
     relations: list[Relation] = []

@@ -26,7 +26,7 @@ TEXTS = [
 def nlp(related_model: Path) -> Language:
     from clinnlp import load
 
-    return load(related_model, device="cpu", precision="fp32")
+    return load(related_model, device="cpu", precision="fp32", linker=False)
 
 
 def _view(doc) -> tuple:

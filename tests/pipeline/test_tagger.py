@@ -216,7 +216,7 @@ def test_build_pipeline_hides_scispacy_w036(tiny_model: Path) -> None:
     """scispaCy's abbreviation detector makes spaCy warn (W036) on most documents."""
     from clinnlp import load
 
-    nlp = load(tiny_model, device="cpu")
+    nlp = load(tiny_model, device="cpu", linker=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         nlp("No abbreviation here.")
@@ -227,7 +227,7 @@ def test_build_pipeline_hides_scispacy_w036(tiny_model: Path) -> None:
 def test_build_pipeline(tiny_model: Path) -> None:
     from clinnlp import load
 
-    nlp = load(tiny_model, device="cpu", span_key="sc")
+    nlp = load(tiny_model, device="cpu", span_key="sc", linker=False)
     assert nlp.pipe_names[-2:] == ["clinnlp_tagger", "clinnlp_context"]
     doc = nlp("MEDICATIONS: lisinopril 10 mg daily.\nDenies nausea.")
     assert doc.ents and len(list(doc.sents)) >= 2

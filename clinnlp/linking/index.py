@@ -1,0 +1,141 @@
+"""scispaCy's candidate index, built and loaded here so that nothing is ever downloaded.
+
+A knowledge-base folder holds scispaCy's artefacts — ``kb.jsonl`` (its ``KnowledgeBase``),
+``concept_aliases.json``, ``tfidf_vectorizer.joblib``, ``tfidf_vectors_sparse.npz`` and
+``nmslib_index.bin`` (``LinkerPaths.from_directory`` reads them) — plus clinnlp's
+``xrefs.json`` (cross-references per concept), ``tfidf_vocabulary.json`` (the vectorizer's
+vocabulary and idf, which clinnlp loads instead of unpickling the joblib file) and
+``meta.json`` (counts, settings, build time).
+
+scispaCy's own ``create_tfidf_ann_index`` is not used: it refuses scipy >= 1.11 (it stores
+the vectors in float16), hard-codes 60 threads, and its ``min_df=10`` drops the character
+3-grams of rare names (so rare drug names vanish). Here: the same character 3-gram TF-IDF
+(``char_wb``) with ``min_df=1``, float32 vectors, and an HNSW index sized for a laptop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from clinnlp._files import write_atomic
+from clinnlp.errors import E_KB_MISSING, ModelError
+
+FILES = (
+    "kb.jsonl",
+    "xrefs.json",
+    "concept_aliases.json",
+    "tfidf_vectorizer.joblib",
+    "tfidf_vocabulary.json",
+    "tfidf_vectors_sparse.npz",
+    "nmslib_index.bin",
+    "meta.json",
+)
+#: HNSW settings: scispaCy uses M=100 and efConstruction=2000 on 60 threads (two hours for
+#: UMLS); these build a 100k-name index in about a minute on two cores.
+INDEX_PARAMS = {"M": 32, "efConstruction": 200, "post": 0}
+EF_SEARCH = 200
+
+
+def build(
+    concepts: Iterable[tuple[dict[str, Any], list[str]]], out: str | Path, name: str = ""
+) -> dict[str, Any]:
+    """Write a knowledge-base folder for ``concepts`` (scispaCy entity dicts with their
+    cross-references); return its ``meta.json`` record."""
+    import nmslib
+    import numpy as np
+    import scipy.sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    entities, xrefs = [], {}
+    for entity, refs in concepts:
+        entities.append(entity)
+        if refs:
+            xrefs[str(entity["concept_id"])] = refs
+    aliases = sorted({str(a) for e in entities for a in e["aliases"]})
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=1, dtype=np.float32)
+    vectors = vectorizer.fit_transform(aliases).astype(np.float32)
+    keep = np.asarray(vectors.sum(axis=1)).reshape(-1) != 0  # nmslib cannot index empty rows
+    aliases = [a for a, k in zip(aliases, keep, strict=True) if k]
+    vectors = vectors[keep]
+    index = nmslib.init(
+        method="hnsw", space="cosinesimil_sparse", data_type=nmslib.DataType.SPARSE_VECTOR
+    )
+    index.addDataPointBatch(vectors)
+    index.createIndex({**INDEX_PARAMS, "indexThreadQty": os.cpu_count() or 1})
+    index.saveIndex(str(out / "nmslib_index.bin"))
+    scipy.sparse.save_npz(out / "tfidf_vectors_sparse.npz", vectors)
+    import joblib
+
+    joblib.dump(vectorizer, out / "tfidf_vectorizer.joblib")  # scispaCy's format, for its users
+    vocabulary = {
+        "vocabulary": {k: int(v) for k, v in vectorizer.vocabulary_.items()},
+        "idf": [float(x) for x in vectorizer.idf_],
+    }
+    write_atomic(out / "tfidf_vocabulary.json", json.dumps(vocabulary).encode("utf-8"))
+    write_atomic(out / "concept_aliases.json", json.dumps(aliases).encode("utf-8"))
+    write_atomic(out / "xrefs.json", json.dumps(xrefs).encode("utf-8"))
+    lines = "".join(json.dumps(e) + "\n" for e in entities)
+    write_atomic(out / "kb.jsonl", lines.encode("utf-8"))
+    meta = {
+        "name": name,
+        "concepts": len(entities),
+        "aliases": len(aliases),
+        "index": INDEX_PARAMS,
+        "seconds": round(time.perf_counter() - started, 1),
+        "built": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    write_atomic(out / "meta.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    return meta
+
+
+def check(folder: str | Path) -> Path:
+    """``folder`` as a Path when it holds a complete knowledge base, else ModelError."""
+    folder = Path(folder)
+    missing = [f for f in FILES if not (folder / f).is_file()]
+    if missing:
+        raise ModelError(E_KB_MISSING.format(path=folder, missing=", ".join(missing)))
+    return folder
+
+
+def load(folder: str | Path) -> tuple[Any, dict[str, list[str]]]:
+    """A scispaCy ``CandidateGenerator`` over the folder's knowledge base, built from the
+    files (never from a download: every argument is given, so scispaCy fetches nothing), and
+    the cross-references per concept."""
+    import nmslib
+    import numpy as np
+    import scipy.sparse
+    from scispacy.candidate_generation import CandidateGenerator
+    from scispacy.linking_utils import KnowledgeBase
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    folder = check(folder)
+    stored = json.loads((folder / "tfidf_vocabulary.json").read_text("utf-8"))
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32, vocabulary=stored["vocabulary"]
+    )
+    vectorizer.idf_ = np.asarray(stored["idf"], dtype=np.float64)
+    index = nmslib.init(
+        method="hnsw", space="cosinesimil_sparse", data_type=nmslib.DataType.SPARSE_VECTOR
+    )
+    index.addDataPointBatch(scipy.sparse.load_npz(folder / "tfidf_vectors_sparse.npz"))
+    index.loadIndex(str(folder / "nmslib_index.bin"))
+    index.setQueryTimeParams({"efSearch": EF_SEARCH})
+    aliases = json.loads((folder / "concept_aliases.json").read_text("utf-8"))
+    if not aliases:  # an empty list would make scispaCy fetch UMLS's
+        raise ModelError(E_KB_MISSING.format(path=folder, missing="aliases"))
+    generator = CandidateGenerator(
+        ann_index=index,
+        tfidf_vectorizer=vectorizer,
+        ann_concept_aliases_list=aliases,
+        kb=KnowledgeBase(str(folder / "kb.jsonl")),
+    )
+    xrefs = json.loads((folder / "xrefs.json").read_text("utf-8"))
+    return generator, xrefs
