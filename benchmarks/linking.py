@@ -114,7 +114,7 @@ def cold_load(kb: Path) -> dict:
     code = (
         "import json, time; t = time.perf_counter(); "
         "from clinnlp.linking.index import load; "
-        f"[load({str(kb / n)!r}) for n in ('drugs', 'hpo')]; "
+        f"[load(f) for f in ({str(kb / 'drugs')!r}, {str(kb / 'hpo')!r})]; "
         "print(json.dumps({'seconds': time.perf_counter() - t}))"
     )
     return _fresh(code)
