@@ -35,10 +35,10 @@ run: install kb
 	@echo "Open $(OUT)/examples/report.html; entities are in $(OUT)/examples/annotations.jsonl"
 
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
-test: install
+test: install kb
 	$(PY) -m pytest -q || [ $$? -eq 5 ]
 
-test-slow: install
+test-slow: install kb
 	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
 
 lint: install

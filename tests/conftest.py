@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,23 @@ def bc5cdr_dir() -> Path:
 @pytest.fixture(scope="session")
 def mtsamples_dir() -> Path:
     return _corpus("mtsamples", "notes/mts-0001-allergy-immunology.txt") / "notes"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test."""
+    opened = []
+
+    def refuse(*args, **kwargs):
+        opened.append(args)
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    yield opened
+    assert not opened
 
 
 #: Labels of the tiny test model (those of the ADE corpus).

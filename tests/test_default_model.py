@@ -1,9 +1,5 @@
 """The shipped default model: loads offline and tags long notes end to end."""
 
-import socket
-
-import pytest
-
 from clinnlp import DEFAULT_MODEL
 from clinnlp.modeling.tagger import Tagger
 
@@ -15,23 +11,6 @@ SENTENCES = [
     "Severe hyponatremia was attributed to hydrochlorothiazide.",
     "Follow-up in the office is planned in two weeks with repeat laboratory studies.",
 ]
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a network connection fails the test."""
-    opened = []
-
-    def refuse(*args, **kwargs):
-        opened.append(args)
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    yield opened
-    assert not opened
 
 
 def test_default_model_is_small_and_safetensors_only():

@@ -66,6 +66,20 @@ def test_examples_main_command_finds_the_written_events(tmp_path: Path) -> None:
     diabetes = docs["note-02-diabetes-follow-up"]["adverse_drug_events"]
     assert not diabetes["asserted"]  # "denies nausea, vomiting or diarrhea on metformin"
     assert {e["event"] for e in diabetes["negated"]} >= {"nausea", "vomiting", "diarrhea"}
+    # every drug and event carries a concept (DrugBank / HPO) from the default knowledge bases
+    from clinnlp import DEFAULT_KB
+
+    if DEFAULT_KB.is_dir():  # `make test` builds them first (`make kb`)
+        for doc in docs.values():
+            for e in doc["entities"]:
+                if e["label"] in ("Drug", "Adverse-Effect"):
+                    assert e.get("concepts"), (doc["id"], e["label"])
+        amoxicillin = next(
+            e
+            for e in docs["note-01-rash-amoxicillin"]["entities"]
+            if e["label"] == "Drug" and e["text"].lower() == "amoxicillin"
+        )
+        assert amoxicillin["concepts"][0]["id"] == "DB01060"
     html = (out / "report.html").read_text()
     assert "amoxicillin" in html.lower() and "<script src=" not in html
     assert "relation model" in html and "Drug-linked events the notes do not assert" in html
