@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -96,6 +97,54 @@ def build(
     return meta
 
 
+class CharTrigrams:
+    """The transform of scikit-learn's ``TfidfVectorizer(analyzer="char_wb",
+    ngram_range=(3, 3))`` from its stored vocabulary and idf, without importing scikit-learn
+    (which would add most of a second to the linker's first use): lower-case, each word
+    padded with one space either side, its character 3-grams (a word too short for one gives
+    its padded self once), counts times idf, each row scaled to unit length."""
+
+    _space = re.compile(r"\s\s+")
+
+    def __init__(self, vocabulary: dict[str, int], idf: Any) -> None:
+        import numpy as np
+
+        self.vocabulary = vocabulary
+        self.idf = np.asarray(idf, dtype=np.float64)
+
+    def grams(self, text: str) -> list[str]:
+        out = []
+        for word in self._space.sub(" ", text.lower()).split():
+            padded = f" {word} "
+            if len(padded) <= 3:
+                out.append(padded)
+                continue
+            out += [padded[i : i + 3] for i in range(len(padded) - 2)]
+        return out
+
+    def transform(self, texts: Iterable[str]) -> Any:
+        import numpy as np
+        import scipy.sparse
+
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for gram in self.grams(text):
+                column = self.vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            columns = sorted(counts)
+            row = np.array([counts[c] * self.idf[c] for c in columns], dtype=np.float64)
+            norm = float(np.sqrt((row**2).sum())) if len(row) else 0.0
+            indices += columns
+            values += list(row / norm) if norm else list(row)
+            indptr.append(len(indices))
+        shape = (len(indptr) - 1, len(self.vocabulary))
+        return scipy.sparse.csr_matrix(
+            (np.asarray(values, dtype=np.float32), indices, indptr), shape=shape
+        )
+
+
 def check(folder: str | Path) -> Path:
     """``folder`` as a Path when it holds a complete knowledge base, else ModelError."""
     folder = Path(folder)
@@ -107,21 +156,17 @@ def check(folder: str | Path) -> Path:
 
 def load(folder: str | Path) -> tuple[Any, dict[str, list[str]]]:
     """A scispaCy ``CandidateGenerator`` over the folder's knowledge base, built from the
-    files (never from a download: every argument is given, so scispaCy fetches nothing), and
-    the cross-references per concept."""
+    files (never from a download: every argument is given, so scispaCy fetches nothing; the
+    vectorizer is :class:`CharTrigrams` on the stored vocabulary, so no pickle is loaded),
+    and the cross-references per concept."""
     import nmslib
-    import numpy as np
     import scipy.sparse
     from scispacy.candidate_generation import CandidateGenerator
     from scispacy.linking_utils import KnowledgeBase
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     folder = check(folder)
     stored = json.loads((folder / "tfidf_vocabulary.json").read_text("utf-8"))
-    vectorizer = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32, vocabulary=stored["vocabulary"]
-    )
-    vectorizer.idf_ = np.asarray(stored["idf"], dtype=np.float64)
+    vectorizer = CharTrigrams(stored["vocabulary"], stored["idf"])
     index = nmslib.init(
         method="hnsw", space="cosinesimil_sparse", data_type=nmslib.DataType.SPARSE_VECTOR
     )

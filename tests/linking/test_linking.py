@@ -180,3 +180,17 @@ def test_linking_build_kb_command_replaces_only_knowledge_bases(
     assert refused.exit_code == 1 and (mine / "hpo" / "notes.txt").is_file()
     bad = CliRunner().invoke(app, ["build-kb", "--out", str(out), "--only", "umls"])
     assert bad.exit_code == 1 and "expected one of drugs, hpo" in bad.output
+
+
+def test_linking_char_trigrams_match_scikit_learn(kb_dir: Path) -> None:
+    import joblib
+    import numpy as np
+
+    from clinnlp.linking.index import CharTrigrams
+
+    stored = json.loads((kb_dir / "hpo" / "tfidf_vocabulary.json").read_text())
+    mine = CharTrigrams(stored["vocabulary"], stored["idf"])
+    reference = joblib.load(kb_dir / "hpo" / "tfidf_vectorizer.joblib")  # built here, by us
+    texts = ["Hives", "coughing  fits", "a", "angio-oedema", "ÉDÈME", "", "x y z"]
+    difference = mine.transform(texts).toarray() - reference.transform(texts).toarray()
+    assert np.abs(difference).max() < 1e-6
