@@ -137,7 +137,7 @@ E_FOLDS_NO_PMID = (
 )
 
 
-# --- batch annotation (clinnlp.annotate) ---
+# --- batch annotation (clinnlp.batch) ---
 E_ANNOTATE_FORMAT = "unknown output format {name!r}; expected one of {formats}"
 E_OUT_OTHER_RUN = (
     "{path} holds the output of a different command or configuration (it differs in: {keys}); "
@@ -195,7 +195,7 @@ E_SOURCE_SPEC = (
     "{kinds}, or a plain path"
 )
 
-# Batch annotation, continued (clinnlp.annotate, clinnlp.readers.textfile).
+# Batch annotation, continued (clinnlp.batch, clinnlp.readers.textfile).
 E_UNREADABLE = "cannot be read ({reason}); check that it exists and that you may read it"
 E_COLUMN_MISSING = (
     "has no column {column!r} in its first row ({count} column(s) there); expected a header "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from clinnlp.annotate import FORMATS, annotate
+from clinnlp.batch.local import FORMATS, annotate
 from clinnlp.cli._app import app, cli_errors
 from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES
 

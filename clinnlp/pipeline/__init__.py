@@ -16,8 +16,9 @@ from typing import Any
 
 from spacy.language import Language
 
+from clinnlp.batch.core import to_document  # re-exported: users call clinnlp.pipeline.to_document
 from clinnlp.pipeline.context import ContextComponent
-from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions, to_document
+from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions
 from clinnlp.pipeline.linker import DEFAULT_LABELS, LinkerComponent
 from clinnlp.pipeline.tagger import TaggerComponent
 

@@ -1,4 +1,5 @@
-"""``clinnlp annotate``: inputs, resume after a kill, bad documents, safe output names."""
+"""The local run (``clinnlp annotate``): inputs, resume after a kill, bad documents, safe output
+names."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from typer.testing import CliRunner
 
-from clinnlp.annotate import DONE_FILE, ERRORS_FILE, JSONL_FILE, annotate, read_commits
+from clinnlp.batch.local import annotate
+from clinnlp.batch.sinks import DONE_FILE, ERRORS_FILE, JSONL_FILE, read_commits
 from clinnlp.cli import app
 from clinnlp.errors import ConfigError, InputError
 from clinnlp.schema import Document, validate
@@ -370,7 +372,7 @@ def test_annotate_pipeline_failure_fails_one_document(
         f"note-{i:03d}" for i in range(7) if i != 3
     ]
     reason = _errors(tmp_path / "out")["note-003"]
-    assert "raised ValueError" in reason and "test_annotate.py" in reason
+    assert "raised ValueError" in reason and "test_local.py" in reason
     assert "KABOOM" not in (tmp_path / "out" / ERRORS_FILE).read_text("utf-8")
 
 

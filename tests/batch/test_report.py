@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clinnlp.report import events_per_drug, render_report
+from clinnlp.batch.report import events_per_drug, render_report
 from clinnlp.schema import Document, Entity, Relation
 
 TEXT = "Rash after amoxicillin 500 mg. Denies nausea on metformin.\nAmoxicillin stopped."

@@ -1,0 +1,188 @@
+"""The per-document core of batch annotation: records in, Documents or failures out.
+
+Pure: no files, no output, no process management beyond ``nlp.pipe``. It is the one place a
+:class:`~clinnlp.schema.Document` is built from a spaCy ``Doc`` (entities, relations,
+assertions, concepts), so every sink and every engine (the local run of
+:mod:`clinnlp.batch.local`, a Spark job) writes the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clinnlp.errors import E_PIPELINE, ClinnlpError
+from clinnlp.schema import Concept, Document, Entity, Relation
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One document to annotate: its id, its text and metadata carried to the output."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Annotated:
+    """An annotated record: its Document and the spaCy Doc it was built from."""
+
+    document: Document
+    doc: Doc
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A record on which the pipeline raised: its id, metadata, and the reason (no text)."""
+
+    id: str
+    metadata: dict[str, Any]
+    reason: str
+
+
+def to_document(doc: Doc, doc_id: str, metadata: dict[str, Any] | None = None) -> Document:
+    """The :class:`~clinnlp.schema.Document` record of an annotated ``Doc``: ``doc.ents`` in
+    order as entities ``T1, T2...``, each with its ``confidence`` and ``assertion``
+    attributes and its concepts when known, and ``doc._.clinnlp_relations`` as relations
+    ``R1, R2...``."""
+    # imported here: clinnlp.pipeline re-exports this function
+    from clinnlp.pipeline.extensions import install_extensions
+
+    install_extensions()
+    entities = []
+    ids: dict[tuple[int, int], str] = {}
+    for i, ent in enumerate(doc.ents, 1):
+        attributes: dict[str, Any] = {}
+        confidence = ent._.clinnlp_confidence
+        if confidence is not None:
+            attributes["confidence"] = round(float(confidence), 4)
+        if ent._.clinnlp_assertion is not None:
+            attributes["assertion"] = str(ent._.clinnlp_assertion)
+        concepts = [
+            Concept(str(c[0]), str(c[1]), float(c[2]), list(c[3]))
+            for c in ent._.clinnlp_concepts or []
+        ]
+        entities.append(
+            Entity(
+                f"T{i}", ent.label_, ent.start_char, ent.end_char, ent.text, attributes, concepts
+            )
+        )
+        ids[(ent.start_char, ent.end_char)] = f"T{i}"
+    relations: list[Relation] = []
+    for hs, he, ts, te, label, conf in doc._.clinnlp_relations or []:
+        head, tail = ids.get((hs, he)), ids.get((ts, te))
+        if head is not None and tail is not None:
+            relations.append(
+                Relation(
+                    label, head, tail, f"R{len(relations) + 1}", {"confidence": round(conf, 4)}
+                )
+            )
+    return Document(doc_id, doc.text, entities, relations, metadata=dict(metadata or {}))
+
+
+def pipeline_failure(err: Exception) -> str:
+    """The failure reason for a pipeline exception: its type and where it was raised, never
+    its message (it may quote the text)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    return E_PIPELINE.format(error=type(err).__name__, where=where)
+
+
+class _InputFailure(Exception):
+    """Carries an exception of the record stream through ``nlp.pipe`` (as its ``__cause__``),
+    so that it is not taken for the pipeline's own."""
+
+
+def annotate_records(
+    nlp: Language, records: Iterable[Record], *, batch_size: int = 32, n_process: int = 1
+) -> Iterator[Annotated | Failure]:
+    """Run ``nlp`` over ``records`` lazily and in order; yield each one's result.
+
+    A record on which the pipeline raises becomes a :class:`Failure` and the stream goes on:
+    when ``nlp.pipe`` raises, the records in flight are run again one at a time (those that
+    fail again are failures) and the rest goes through a new ``nlp.pipe``. A
+    :class:`~clinnlp.errors.ClinnlpError` (a broken model, not a bad document) and any
+    exception of the ``records`` iterable itself propagate.
+
+    Sets ``doc._.clinnlp_id`` on each Doc.
+
+    Args:
+        nlp: the pipeline.
+        records: the documents; read as the pipeline asks for them.
+        batch_size: documents per batch of ``nlp.pipe``.
+        n_process: worker processes of ``nlp.pipe``.
+    """
+    from clinnlp.pipeline.extensions import install_extensions
+
+    install_extensions()
+    for record, doc in _piped(nlp, records, batch_size, n_process):
+        if isinstance(doc, str):
+            yield Failure(record.id, record.metadata, doc)
+            continue
+        doc._.clinnlp_id = record.id
+        yield Annotated(to_document(doc, record.id, record.metadata), doc)
+
+
+def _piped(
+    nlp: Language, records: Iterable[Record], batch_size: int, n_process: int
+) -> Iterator[tuple[Record, Doc | str]]:
+    """Each record with its Doc, or with the failure reason when the pipeline raised on it."""
+    pending: deque[Record] = deque()
+
+    def texts() -> Iterator[str]:
+        try:
+            for record in records:
+                pending.append(record)
+                yield record.text
+        except Exception as err:  # not the pipeline's: must not be retried
+            raise _InputFailure() from err
+
+    stream = texts()
+    while True:
+        try:
+            for doc in nlp.pipe(stream, batch_size=batch_size, n_process=n_process):
+                yield pending.popleft(), doc
+            return
+        except _InputFailure as err:
+            raise (err.__cause__ or err) from None
+        except ClinnlpError:
+            raise
+        except Exception as err:
+            retry = list(pending)
+            pending.clear()
+            logger.warning(
+                "the pipeline raised %s; running its %d documents in flight one by one",
+                type(err).__name__,
+                len(retry),
+            )
+        for record in retry:
+            try:
+                doc = nlp(record.text)
+            except ClinnlpError:
+                raise
+            except Exception as err:
+                yield record, pipeline_failure(err)
+                continue
+            yield record, doc
+
+
+__all__ = [
+    "Annotated",
+    "Failure",
+    "Record",
+    "annotate_records",
+    "pipeline_failure",
+    "to_document",
+]

@@ -1,0 +1,264 @@
+"""The local batch run behind ``clinnlp annotate``: walk the inputs, stream them through the
+pipeline (:func:`clinnlp.batch.core.annotate_records`), write the output so that a killed run
+resumes where it stopped.
+
+The output folder (``--out``) holds::
+
+    run.json            the run's configuration: the same command again resumes
+    done.jsonl          the commit log: a line {"ids": [...], "files": {name: size}} per chunk
+    errors.jsonl        documents that failed in the latest run: id, path, line, reason
+    annotations.jsonl   jsonl and html formats: one Document.to_dict() a line
+    report.html         html format: the displaCy report of clinnlp.batch.report
+    brat/<id>.txt|.ann  brat format
+    docs/part-NNNNN.spacy  spacy format: one DocBin a chunk (user data kept)
+
+Resume and atomicity: documents are committed in chunks of ``batch_size``. A chunk's output is
+written and fsync'd first (new files under a temporary name, then ``os.replace``;
+``annotations.jsonl`` by appending), then one line naming its ids and the size of every file
+it touched is appended to ``done.jsonl`` and fsync'd: that line is the commit. A run killed at
+any moment leaves at most one uncommitted chunk (and possibly a torn last log line). The next
+run with the same configuration drops the torn line, truncates the data files to their
+committed sizes, deletes uncommitted files and skips every id in the log: no document is
+written twice and none that was reported done is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clinnlp._files import write_atomic
+from clinnlp.batch.core import Annotated, Record, annotate_records
+from clinnlp.batch.inputs import Item, iter_inputs
+from clinnlp.batch.sinks import (
+    DONE_FILE,
+    ERRORS_FILE,
+    FORMATS,
+    OUTPUTS,
+    RUN_FILE,
+    SINKS,
+    append_durably,
+    read_commits,
+)
+from clinnlp.errors import (
+    E_ANNOTATE_FORMAT,
+    E_BATCH_COUNTS,
+    E_DUPLICATE_ID,
+    E_NOT_FOUND,
+    E_OUT_FILE,
+    E_OUT_NOT_EMPTY,
+    E_OUT_OTHER_RUN,
+    E_OUT_OVERLAP,
+    E_PATH_ENCODING,
+    ConfigError,
+    InputError,
+)
+from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES, has_surrogates
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    from clinnlp.schema import Document
+
+logger = logging.getLogger(__name__)
+
+
+def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
+    """Make ``out`` ready: keep it to resume the same run, else refuse or (``force``) clear
+    the earlier run's files; then record ``config``."""
+    run_file = out / RUN_FILE
+    if out.exists() and not out.is_dir():
+        raise ConfigError(E_OUT_FILE.format(path=out))
+    previous: dict[str, Any] | None = None
+    if run_file.is_file():
+        try:
+            previous = json.loads(run_file.read_text("utf-8"))
+        except ValueError:
+            previous = {}
+    if previous == config and not force:
+        return
+    if not force:
+        if previous is not None:
+            keys = sorted(k for k in {*config, *previous} if config.get(k) != previous.get(k))
+            raise ConfigError(E_OUT_OTHER_RUN.format(path=out, keys=", ".join(keys)))
+        if out.is_dir() and any(out.iterdir()):
+            raise ConfigError(E_OUT_NOT_EMPTY.format(path=out))
+    for name in OUTPUTS:
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(run_file, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def annotate(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    fmt: str = "jsonl",
+    model: str | Path | None = None,
+    device: str | None = None,
+    batch_size: int = 32,
+    n_process: int = 1,
+    max_bytes: int | None = MAX_DOCUMENT_BYTES,
+    text_col: str = "text",
+    id_col: str = "id",
+    force: bool = False,
+    nlp: Language | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Annotate every input document into ``out`` (see the module docstring for the layout).
+
+    A document that cannot be read (missing, empty, binary, not UTF-8, over ``max_bytes``,
+    without id or text, a duplicate id), whose output name cannot be written, or on which the
+    pipeline raises, is recorded in ``errors.jsonl`` (on every run) and the run goes on.
+
+    Args:
+        inputs: folders, ``.txt``, ``.csv`` and ``.jsonl`` files.
+        out: the output folder.
+        fmt: ``jsonl``, ``brat``, ``spacy`` or ``html``.
+        model: a clinnlp model folder (the default model when omitted).
+        device: ``cpu``, ``cuda``...; CUDA when present if omitted.
+        batch_size: documents per batch through the pipeline and per commit.
+        n_process: worker processes for ``nlp.pipe``.
+        max_bytes: larger documents fail (``None``: no limit).
+        text_col: text column or key of CSV/JSONL records.
+        id_col: id column or key of CSV/JSONL records.
+        force: replace the output of an earlier, different run (or start this one afresh).
+        nlp: a ready pipeline to use instead of building one from ``model``.
+        progress: show a progress bar; by default only when stderr is a terminal.
+
+    Returns:
+        ``done`` (annotated now), ``skipped`` (done by an earlier run), ``failed``,
+        ``seconds``, ``docs_per_second`` (annotated now / seconds), ``out``, ``errors``.
+
+    Raises:
+        ConfigError: an unknown format, an output folder holding other output (without
+            ``force``) or overlapping an input.
+        InputError: an input that does not exist.
+        ModelError: the model folder is missing or incomplete.
+    """
+    from tqdm import tqdm
+
+    from clinnlp import DEFAULT_MODEL
+    from clinnlp.pipeline import build_pipeline, install_extensions
+
+    if fmt not in FORMATS:
+        raise ConfigError(E_ANNOTATE_FORMAT.format(name=fmt, formats=", ".join(FORMATS)))
+    if batch_size < 1 or n_process < 1:
+        raise ConfigError(E_BATCH_COUNTS.format(batch_size=batch_size, n_process=n_process))
+    paths = [Path(p) for p in inputs]
+    out = Path(out).resolve()
+    for path in paths:
+        if not path.exists():
+            raise InputError(path, E_NOT_FOUND.format(what="a folder, .txt, .csv or .jsonl file"))
+        if path.resolve() == out or path.resolve().is_relative_to(out):
+            raise ConfigError(E_OUT_OVERLAP.format(input=path, out=out))
+    model_dir = Path(model) if model is not None else DEFAULT_MODEL
+    config = {
+        "command": "annotate",
+        "inputs": [str(p.resolve()) for p in paths],
+        "format": fmt,
+        "model": str(model_dir.resolve()),
+        "text_col": text_col,
+        "id_col": id_col,
+        "max_bytes": max_bytes,
+    }
+    if nlp is None:  # before touching --out: a wrong model path must not leave a run behind
+        nlp = build_pipeline(model_dir, device=device)
+    # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit here
+    nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
+    install_extensions()
+    _prepare_out(out, config, force)
+
+    done, files = read_commits(out)
+    sink = SINKS[fmt](out, files)
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    seen: dict[str, str] = {}
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(desc="annotate", unit="doc", disable=not show, dynamic_ncols=True)
+
+    with (out / ERRORS_FILE).open("wb") as errors, (out / DONE_FILE).open("ab") as log:
+
+        def fail(doc_id: str, metadata: dict[str, Any], reason: str) -> None:
+            counts["failed"] += 1
+            record = {"id": doc_id, **metadata, "reason": reason}
+            # backslashreplace: an undecodable byte of a file name stays a JSON \udcxx escape
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            append_durably(errors, line.encode("utf-8", "backslashreplace"))
+            logger.debug("%s failed: %s", metadata.get("path", doc_id), reason)
+            bar.set_postfix(failed=counts["failed"], refresh=False)
+
+        def records() -> Iterator[Record]:
+            """The documents to annotate; the others recorded as failed or counted skipped."""
+            items = iter_inputs(
+                paths, text_col=text_col, id_col=id_col, max_bytes=max_bytes, done=done, exclude=out
+            )
+            for item in items:
+                reason = _rejected(item, seen)
+                if item.skipped and reason is None:
+                    seen[item.id] = item.path
+                    counts["skipped"] += 1
+                    continue
+                reason = reason or sink.check(item.id)
+                if reason is not None:
+                    fail(item.id, item.metadata, reason)
+                    continue
+                seen[item.id] = item.path
+                yield item.record()
+
+        def commit(part: list[tuple[Document, Doc]]) -> None:
+            sizes = sink.write(part)
+            ids = [document.id for document, _ in part]
+            entry = json.dumps({"ids": ids, "files": sizes}, ensure_ascii=False) + "\n"
+            append_durably(log, entry.encode("utf-8"))
+            counts["done"] += len(part)
+            bar.update(len(part))
+
+        start = time.perf_counter()
+        chunk: list[tuple[Document, Doc]] = []
+        results = annotate_records(nlp, records(), batch_size=batch_size, n_process=n_process)
+        for result in results:
+            if not isinstance(result, Annotated):
+                fail(result.id, result.metadata, result.reason)
+                continue
+            chunk.append((result.document, result.doc))
+            if len(chunk) >= batch_size:
+                commit(chunk)
+                chunk = []
+        if chunk:
+            commit(chunk)
+        sink.close()
+        seconds = time.perf_counter() - start
+    bar.close()
+    return {
+        **counts,
+        "seconds": round(seconds, 3),
+        "docs_per_second": round(counts["done"] / seconds, 2) if seconds > 0 else 0.0,
+        "out": str(out),
+        "errors": str(out / ERRORS_FILE),
+    }
+
+
+def _rejected(item: Item, seen: dict[str, str]) -> str | None:
+    """Why ``item`` fails before the pipeline sees it (its own reason, a duplicate id, an
+    undecodable name), or None."""
+    if item.reason is not None:
+        return item.reason
+    if item.id in seen:  # before the skip: a duplicate fails on every run
+        return E_DUPLICATE_ID.format(first=seen[item.id])
+    if not item.skipped and has_surrogates(item.id + item.path):
+        return E_PATH_ENCODING
+    return None
+
+
+__all__ = ["FORMATS", "annotate"]

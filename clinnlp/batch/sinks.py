@@ -1,0 +1,271 @@
+"""The output formats of a batch run, each a :class:`Sink` that writes committed chunks
+durably, and the helpers of the commit log (``done.jsonl``).
+
+A sink writes a chunk's files (new files under a temporary name, then ``os.replace``;
+``annotations.jsonl`` by appending) and fsyncs them before the run appends the chunk's commit
+line; on resume each sink deletes or truncates what no commit line names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from clinnlp._files import fsync_dir, write_atomic
+from clinnlp.errors import (
+    E_NAME_CLASH,
+    E_OUT_DAMAGED,
+    E_OUT_ESCAPE,
+    E_OUT_FOLDER_CLASH,
+    E_OUT_NAME_LONG,
+    ConfigError,
+)
+from clinnlp.schema import Document
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+FORMATS = ("jsonl", "brat", "spacy", "html")
+RUN_FILE = "run.json"
+DONE_FILE = "done.jsonl"
+ERRORS_FILE = "errors.jsonl"
+JSONL_FILE = "annotations.jsonl"
+REPORT_FILE = "report.html"
+BRAT_DIR = "brat"
+SPACY_DIR = "docs"
+#: Everything a run writes in the output folder (all that ``--force`` removes).
+OUTPUTS = (RUN_FILE, DONE_FILE, ERRORS_FILE, JSONL_FILE, REPORT_FILE, BRAT_DIR, SPACY_DIR)
+
+
+# --- durable writes ------------------------------------------------------------------------
+
+
+def append_durably(handle: IO[bytes], data: bytes) -> int:
+    """Append ``data``, fsync, and return the file's new size."""
+    handle.write(data)
+    handle.flush()
+    os.fsync(handle.fileno())
+    return handle.tell()
+
+
+def open_truncated(path: Path, size: int) -> IO[bytes]:
+    """Open ``path`` for appending after cutting it back to ``size`` bytes."""
+    path.touch()
+    handle = path.open("r+b")
+    handle.truncate(size)
+    handle.seek(size)
+    os.fsync(handle.fileno())
+    return handle
+
+
+def read_commits(out: Path) -> tuple[set[str], dict[str, int]]:
+    """The ids and file sizes committed in ``out/done.jsonl``.
+
+    Reading stops at the first line that is torn or unreadable (a run killed while writing
+    it); the log is cut back to the lines before it, so later commits append cleanly.
+    """
+    path = out / DONE_FILE
+    done: set[str] = set()
+    files: dict[str, int] = {}
+    if not path.is_file():
+        return done, files
+    data = path.read_bytes()
+    good = 0
+    for line in data.splitlines(keepends=True):
+        try:
+            entry = json.loads(line) if line.endswith(b"\n") else None
+            ids, sizes = list(entry["ids"]), dict(entry["files"])  # type: ignore[index]
+        except (ValueError, KeyError, TypeError):
+            break
+        done.update(ids)
+        files.update(sizes)
+        good += len(line)
+    if good < len(data):
+        open_truncated(path, good).close()
+    for name, size in files.items():
+        found = (out / name).stat().st_size if (out / name).is_file() else 0
+        if found < size:
+            raise ConfigError(E_OUT_DAMAGED.format(path=out / name, found=found, expected=size))
+    return done, files
+
+
+# --- output formats ------------------------------------------------------------------------
+
+
+class Sink:
+    """Writes committed chunks of one output format; ``files`` maps each file it wrote
+    (relative to ``out``) to its committed size."""
+
+    def __init__(self, out: Path, files: dict[str, int]) -> None:
+        self.out = out
+
+    def check(self, doc_id: str) -> str | None:
+        """Why ``doc_id`` cannot be written (before annotating it), or None."""
+        return None
+
+    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+        """Write a chunk durably; return the files touched and their sizes."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the output once every chunk is written."""
+
+
+class JsonlSink(Sink):
+    """``annotations.jsonl``, appended to; uncommitted bytes are cut off on resume. Each line
+    is a ``Document.to_dict()`` with its ``adverse_drug_events`` summary
+    (:func:`clinnlp.events.adverse_drug_events`)."""
+
+    def __init__(self, out: Path, files: dict[str, int]) -> None:
+        super().__init__(out, files)
+        self.handle = open_truncated(out / JSONL_FILE, files.get(JSONL_FILE, 0))
+
+    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+        from clinnlp.events import adverse_drug_events
+
+        lines = "".join(
+            json.dumps(
+                {**d.to_dict(), "adverse_drug_events": adverse_drug_events(d)}, ensure_ascii=False
+            )
+            + "\n"
+            for d, _ in chunk
+        )
+        return {JSONL_FILE: append_durably(self.handle, lines.encode("utf-8"))}
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class HtmlSink(JsonlSink):
+    """``annotations.jsonl`` as for jsonl, then ``report.html`` rendered from all of it."""
+
+    def close(self) -> None:
+        super().close()
+        from clinnlp.batch.report import render_report
+
+        with (self.out / JSONL_FILE).open(encoding="utf-8") as handle:
+            docs = [Document.from_dict(json.loads(line)) for line in handle]
+        write_atomic(self.out / REPORT_FILE, render_report(docs).encode("utf-8"))
+
+
+class SpacySink(Sink):
+    """``docs/part-NNNNN.spacy``: one DocBin a chunk (``spacy train`` reads the folder)."""
+
+    def __init__(self, out: Path, files: dict[str, int]) -> None:
+        super().__init__(out, files)
+        folder = out / SPACY_DIR
+        folder.mkdir(exist_ok=True)
+        for file in folder.iterdir():
+            if f"{SPACY_DIR}/{file.name}" not in files:
+                file.unlink()  # an uncommitted part or temporary file
+        self.parts = sum(1 for name in files if name.startswith(f"{SPACY_DIR}/"))
+
+    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+        from spacy.tokens import DocBin
+
+        name = f"{SPACY_DIR}/part-{self.parts:05d}.spacy"
+        data = DocBin(docs=[doc for _, doc in chunk], store_user_data=True).to_bytes()
+        write_atomic(self.out / name, data)
+        self.parts += 1
+        return {name: len(data)}
+
+
+class BratSink(Sink):
+    """``brat/<id>.txt`` and ``.ann`` a document; file names made safe, kept inside ``out``."""
+
+    #: Longest file or folder name (bytes) made from an id: file systems allow 255, and the
+    #: names get a suffix and a temporary-file prefix.
+    MAX_PART = 200
+    #: Longest whole name made from an id, well under the 4096 bytes of a path.
+    MAX_NAME = 1000
+
+    def __init__(self, out: Path, files: dict[str, int]) -> None:
+        super().__init__(out, files)
+        self.root = (out / BRAT_DIR).resolve()
+        self.root.mkdir(exist_ok=True)
+        for file in sorted(self.root.rglob("*"), reverse=True):  # a folder after its files
+            if file.is_file():
+                if f"{BRAT_DIR}/{file.relative_to(self.root).as_posix()}" not in files:
+                    file.unlink()  # an uncommitted document or temporary file
+            elif file.is_dir() and not file.is_symlink() and not any(file.iterdir()):
+                file.rmdir()  # an uncommitted document's: it could clash with a file name
+        self.names: dict[str, str] = {}  # name (without suffix) -> the id that has it
+        self.folders: dict[str, str] = {}  # folder -> the first id whose files are in it
+        prefix = f"{BRAT_DIR}/"
+        for name in files:
+            if name.startswith(prefix) and name.endswith(".txt"):
+                self._claim(name[len(prefix) : -len(".txt")], "a document of an earlier run")
+
+    def _claim(self, name: str, doc_id: str) -> None:
+        self.names[name] = doc_id
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            self.folders.setdefault("/".join(parts[:i]), doc_id)
+
+    def check(self, doc_id: str) -> str | None:
+        from clinnlp.readers._util import safe_relpath
+
+        name = safe_relpath(doc_id)  # ASCII only: its length is its size in bytes
+        parts = name.split("/")
+        longest = max(len(part) for part in parts)
+        if longest > self.MAX_PART or len(name) > self.MAX_NAME:
+            return E_OUT_NAME_LONG.format(
+                length=len(name), longest=longest, total=self.MAX_NAME, part=self.MAX_PART
+            )
+        if not (self.root / f"{name}.txt").resolve().is_relative_to(self.root):
+            return E_OUT_ESCAPE.format(out=self.out)
+        if name in self.names:
+            return E_NAME_CLASH.format(first=self.names[name], second=doc_id)
+        # "a" writes the file a.txt, "a.txt/b" needs a folder a.txt: they cannot both exist
+        for suffix in (".txt", ".ann"):
+            if name + suffix in self.folders:
+                return E_OUT_FOLDER_CLASH.format(first=self.folders[name + suffix], second=doc_id)
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder.endswith((".txt", ".ann")) and folder[:-4] in self.names:
+                return E_OUT_FOLDER_CLASH.format(first=self.names[folder[:-4]], second=doc_id)
+        self._claim(name, doc_id)
+        return None
+
+    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+        from clinnlp.readers._util import safe_relpath
+        from clinnlp.readers.brat import format_ann
+
+        files: dict[str, int] = {}
+        folders = set()
+        for document, _ in chunk:
+            name = safe_relpath(document.id)
+            for suffix, content in ((".txt", document.text), (".ann", format_ann(document))):
+                data = content.encode("utf-8")
+                target = self.root / f"{name}{suffix}"
+                write_atomic(target, data, sync_dir=False)
+                folders.add(target.parent)
+                files[f"{BRAT_DIR}/{name}{suffix}"] = len(data)
+        for folder in folders:
+            fsync_dir(folder)
+        return files
+
+
+SINKS: dict[str, type[Sink]] = {
+    "jsonl": JsonlSink,
+    "html": HtmlSink,
+    "spacy": SpacySink,
+    "brat": BratSink,
+}
+
+
+__all__ = [
+    "FORMATS",
+    "OUTPUTS",
+    "SINKS",
+    "BratSink",
+    "HtmlSink",
+    "JsonlSink",
+    "Sink",
+    "SpacySink",
+    "append_durably",
+    "open_truncated",
+    "read_commits",
+]
