@@ -141,11 +141,13 @@ E_FOLDS_NO_PMID = (
 E_ANNOTATE_FORMAT = "unknown output format {name!r}; expected one of {formats}"
 E_OUT_OTHER_RUN = (
     "{path} holds the output of a different command or configuration (it differs in: {keys}); "
-    "pass --force to replace it, or choose another --out"
+    "pass --force to replace it (it removes only what that run recorded in its run.json), or "
+    "choose another --out"
 )
 E_OUT_NOT_EMPTY = (
     "{path} is not empty and holds no clinnlp annotate run; pass --force to write there "
-    "anyway, or choose an empty or new --out"
+    "anyway (it deletes nothing there: --force only ever removes what an earlier clinnlp run "
+    "recorded in its run.json), or choose an empty or new --out"
 )
 E_OUT_OVERLAP = (
     "input {input} and the output folder {out} overlap; choose an --out outside the inputs"
@@ -221,4 +223,26 @@ E_PIPELINE = (
 E_PATH_ENCODING = (
     "the file name or document id is not valid UTF-8; rename the file (names and ids are "
     "written to UTF-8 output)"
+)
+E_OUT_UNCLAIMED = (
+    "{path} exists but no clinnlp run recorded it in {run_file}: it is not clinnlp's output, "
+    "and clinnlp never deletes or overwrites it; move or rename it, or choose another --out"
+)
+E_OUT_LINK = (
+    "{path} is a symbolic link; clinnlp neither writes through nor deletes links in the output "
+    "folder; replace the link by a real folder or file, or choose another --out"
+)
+
+# The folder walk (clinnlp._files.walk_files): paths met that cannot be read.
+E_WALK_LINK_DANGLING = "is a symbolic link whose target does not exist; fix or remove the link"
+E_WALK_LINK_LOOP = (
+    "is a symbolic link that loops (too many levels of links); fix or remove the link"
+)
+E_WALK_FOLDER_LOOP = (
+    "leads back to a folder above it (a link loop), so the walk does not enter it again; "
+    "remove the link, or give the folder it points to as an input of its own"
+)
+E_WALK_NOT_FILE = (
+    "is a {kind}, not a regular file, and is not read (a named pipe could block the run "
+    "forever); expected a text file"
 )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clinnlp._files import walk_files
 from clinnlp.batch.core import Record
 from clinnlp.errors import (
     E_COLUMN_MISSING,
@@ -30,7 +31,6 @@ from clinnlp.errors import (
     E_UNREADABLE,
     InputError,
 )
-from clinnlp.readers.plaintext import text_files
 from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES, check_text, has_surrogates, read_text
 
 #: Input files read as one record a row or line, by suffix; any other file is one text.
@@ -68,9 +68,12 @@ def iter_inputs(
 ) -> Iterator[Item]:
     """Yield every input document in order, reading none whose id is in ``done``.
 
+    Every path met walking a folder that cannot be read (a folder that cannot be listed, a
+    broken or looping link, a ``.txt`` that is a FIFO...) is an item with its reason.
+
     Args:
-        inputs: folders (their ``.txt`` files, recursively, sorted), ``.csv``/``.jsonl``
-            files (a record a row or line) and text files.
+        inputs: folders (their ``.txt`` files, recursively, sorted, links followed),
+            ``.csv``/``.jsonl`` files (a record a row or line) and text files.
         text_col: the text's column or key in CSV/JSONL records.
         id_col: the id's column or key in CSV/JSONL records.
         max_bytes: larger documents fail.
@@ -80,13 +83,28 @@ def iter_inputs(
     for path in inputs:
         kind = RECORD_FILES.get(path.suffix.lower())
         if path.is_dir():
-            for file, doc_id in text_files(path, exclude):
-                yield _text_item(file, doc_id, max_bytes, done)
+            for file, problem in walk_files(path, ".txt", exclude):
+                yield _walked_item(path, file, problem, max_bytes, done)
         elif kind is None:
             yield _text_item(path, path.stem, max_bytes, done)
         else:
             walk = _csv_items if kind == "csv" else _jsonl_items
             yield from walk(path, text_col, id_col, max_bytes, done)
+
+
+def _walked_item(
+    folder: Path, path: Path, problem: str | None, max_bytes: int | None, done: Container[str]
+) -> Item:
+    """The item of a path met walking ``folder``: a note, or one that cannot be read."""
+    relative = path.relative_to(folder).as_posix()
+    if relative == ".":  # the folder itself cannot be listed
+        relative = path.name or str(path)
+    if not relative.endswith(".txt"):  # a folder or link: its path is its id
+        return Item(relative, str(path), reason=problem)
+    doc_id = Path(relative).with_suffix("").as_posix()
+    if problem is None or doc_id in done:
+        return _text_item(path, doc_id, max_bytes, done)
+    return Item(doc_id, str(path), reason=problem)
 
 
 def _text_item(path: Path, doc_id: str, max_bytes: int | None, done: Container[str]) -> Item:

@@ -20,6 +20,12 @@ any moment leaves at most one uncommitted chunk (and possibly a torn last log li
 run with the same configuration drops the torn line, truncates the data files to their
 committed sizes, deletes uncommitted files and skips every id in the log: no document is
 written twice and none that was reported done is lost.
+
+What is never touched: ``run.json`` records the outputs the run writes (``"outputs"``), and
+``--force`` removes only the outputs an earlier run recorded there. A file or folder of an
+output name that no ``run.json`` claims (the user's own ``docs/``, say) is refused even with
+``--force``, and an output name that is a symbolic link is always refused: nothing is
+written or deleted through a link. ``--out`` itself may be a link (it is resolved once).
 """
 
 from __future__ import annotations
@@ -52,9 +58,11 @@ from clinnlp.errors import (
     E_DUPLICATE_ID,
     E_NOT_FOUND,
     E_OUT_FILE,
+    E_OUT_LINK,
     E_OUT_NOT_EMPTY,
     E_OUT_OTHER_RUN,
     E_OUT_OVERLAP,
+    E_OUT_UNCLAIMED,
     E_PATH_ENCODING,
     ConfigError,
     InputError,
@@ -70,34 +78,66 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def _run_outputs(fmt: str) -> list[str]:
+    """The files and folders of ``--out`` that a run of format ``fmt`` writes."""
+    return sorted({RUN_FILE, DONE_FILE, ERRORS_FILE, *SINKS[fmt].outputs})
+
+
+def _read_run(run_file: Path) -> dict[str, Any] | None:
+    """The run recorded in ``run_file``: None when there is none, ``{}`` when it is no clinnlp
+    run's (unreadable, or not ``clinnlp annotate``'s)."""
+    if not run_file.is_file():
+        return None
+    try:
+        previous = json.loads(run_file.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(previous, dict) or previous.get("command") != "annotate":
+        return {}
+    if "outputs" not in previous and previous.get("format") in SINKS:
+        # a run.json of the first clinnlp 0.1.0 recorded no outputs: those of its format
+        previous["outputs"] = _run_outputs(previous["format"])
+    return previous
+
+
 def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
-    """Make ``out`` ready: keep it to resume the same run, else refuse or (``force``) clear
-    the earlier run's files; then record ``config``."""
-    run_file = out / RUN_FILE
+    """Make ``out`` ready: keep it to resume the same run, else refuse or (``force``) remove
+    what the earlier run recorded in its ``run.json``; then record ``config``.
+
+    Nothing clinnlp did not write is ever removed or written over: a file or folder of the
+    run's output names that no ``run.json`` claims is refused even with ``force``, and so is
+    a link among the names it would write or remove (nothing is written or deleted through
+    a link).
+    """
     if out.exists() and not out.is_dir():
         raise ConfigError(E_OUT_FILE.format(path=out))
-    previous: dict[str, Any] | None = None
-    if run_file.is_file():
-        try:
-            previous = json.loads(run_file.read_text("utf-8"))
-        except ValueError:
-            previous = {}
+    previous = _read_run(out / RUN_FILE)
+    outputs = (previous or {}).get("outputs")
+    claimed = {n for n in outputs if n in OUTPUTS} if isinstance(outputs, list) else set()
+    for name in sorted({*config["outputs"], *claimed}):  # what this run writes or removes
+        if (out / name).is_symlink():
+            raise ConfigError(E_OUT_LINK.format(path=out / name))
     if previous == config and not force:
         return
+    for name in config["outputs"]:
+        if (out / name).exists() and name not in claimed:
+            raise ConfigError(E_OUT_UNCLAIMED.format(path=out / name, run_file=RUN_FILE))
     if not force:
         if previous is not None:
             keys = sorted(k for k in {*config, *previous} if config.get(k) != previous.get(k))
             raise ConfigError(E_OUT_OTHER_RUN.format(path=out, keys=", ".join(keys)))
         if out.is_dir() and any(out.iterdir()):
             raise ConfigError(E_OUT_NOT_EMPTY.format(path=out))
-    for name in OUTPUTS:
+    for name in sorted(claimed):
         target = out / name
-        if target.is_dir() and not target.is_symlink():
+        if target.is_dir():
             shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
+        elif target.exists():
             target.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(run_file, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(
+        out / RUN_FILE, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    )
 
 
 def annotate(
@@ -133,7 +173,8 @@ def annotate(
         max_bytes: larger documents fail (``None``: no limit).
         text_col: text column or key of CSV/JSONL records.
         id_col: id column or key of CSV/JSONL records.
-        force: replace the output of an earlier, different run (or start this one afresh).
+        force: replace the output of an earlier, different run (or start this one afresh):
+            remove what that run recorded in its ``run.json``, and nothing else.
         nlp: a ready pipeline to use instead of building one from ``model``.
         progress: show a progress bar; by default only when stderr is a terminal.
 
@@ -143,7 +184,9 @@ def annotate(
 
     Raises:
         ConfigError: an unknown format, an output folder holding other output (without
-            ``force``) or overlapping an input.
+            ``force``), files or folders of the output names that no clinnlp run recorded
+            (even with ``force``), a link among the output names, or an output folder
+            overlapping an input.
         InputError: an input that does not exist.
         ModelError: the model folder is missing or incomplete.
     """
@@ -172,6 +215,8 @@ def annotate(
         "text_col": text_col,
         "id_col": id_col,
         "max_bytes": max_bytes,
+        # what --force may remove later: exactly the files and folders this run writes
+        "outputs": _run_outputs(fmt),
     }
     if nlp is None:  # before touching --out: a wrong model path must not leave a run behind
         nlp = build_pipeline(model_dir, device=device)

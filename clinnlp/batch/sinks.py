@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from clinnlp._files import fsync_dir, write_atomic
+from clinnlp._files import fsync_dir, safe_relpath, write_atomic
 from clinnlp.errors import (
     E_NAME_CLASH,
     E_OUT_DAMAGED,
@@ -35,7 +35,8 @@ JSONL_FILE = "annotations.jsonl"
 REPORT_FILE = "report.html"
 BRAT_DIR = "brat"
 SPACY_DIR = "docs"
-#: Everything a run writes in the output folder (all that ``--force`` removes).
+#: Every name a run may write in the output folder. ``--force`` removes those an earlier run
+#: recorded in its ``run.json`` (:attr:`Sink.outputs` and the run's own files), no others.
 OUTPUTS = (RUN_FILE, DONE_FILE, ERRORS_FILE, JSONL_FILE, REPORT_FILE, BRAT_DIR, SPACY_DIR)
 
 
@@ -98,6 +99,9 @@ class Sink:
     """Writes committed chunks of one output format; ``files`` maps each file it wrote
     (relative to ``out``) to its committed size."""
 
+    #: The files and folders of ``out`` this format writes (recorded in ``run.json``).
+    outputs: tuple[str, ...] = ()
+
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         self.out = out
 
@@ -117,6 +121,8 @@ class JsonlSink(Sink):
     """``annotations.jsonl``, appended to; uncommitted bytes are cut off on resume. Each line
     is a ``Document.to_dict()`` with its ``adverse_drug_events`` summary
     (:func:`clinnlp.events.adverse_drug_events`)."""
+
+    outputs: tuple[str, ...] = (JSONL_FILE,)
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
@@ -141,6 +147,8 @@ class JsonlSink(Sink):
 class HtmlSink(JsonlSink):
     """``annotations.jsonl`` as for jsonl, then ``report.html`` rendered from all of it."""
 
+    outputs = (JSONL_FILE, REPORT_FILE)
+
     def close(self) -> None:
         super().close()
         from clinnlp.batch.report import render_report
@@ -152,6 +160,8 @@ class HtmlSink(JsonlSink):
 
 class SpacySink(Sink):
     """``docs/part-NNNNN.spacy``: one DocBin a chunk (``spacy train`` reads the folder)."""
+
+    outputs = (SPACY_DIR,)
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
@@ -173,7 +183,10 @@ class SpacySink(Sink):
 
 
 class BratSink(Sink):
-    """``brat/<id>.txt`` and ``.ann`` a document; file names made safe, kept inside ``out``."""
+    """``brat/<id>.txt`` and ``.ann`` a document; file names made safe (UTF-8 letters and
+    digits kept: :func:`clinnlp._files.safe_relpath`), unique, and kept inside ``out``."""
+
+    outputs = (BRAT_DIR,)
 
     #: Longest file or folder name (bytes) made from an id: file systems allow 255, and the
     #: names get a suffix and a temporary-file prefix.
@@ -205,14 +218,14 @@ class BratSink(Sink):
             self.folders.setdefault("/".join(parts[:i]), doc_id)
 
     def check(self, doc_id: str) -> str | None:
-        from clinnlp.readers._util import safe_relpath
-
-        name = safe_relpath(doc_id)  # ASCII only: its length is its size in bytes
+        name = safe_relpath(doc_id)
         parts = name.split("/")
-        longest = max(len(part) for part in parts)
-        if longest > self.MAX_PART or len(name) > self.MAX_NAME:
+        # file systems limit bytes, not characters: a letter may take up to 4 in UTF-8
+        longest = max(len(part.encode("utf-8")) for part in parts)
+        size = len(name.encode("utf-8"))
+        if longest > self.MAX_PART or size > self.MAX_NAME:
             return E_OUT_NAME_LONG.format(
-                length=len(name), longest=longest, total=self.MAX_NAME, part=self.MAX_PART
+                length=size, longest=longest, total=self.MAX_NAME, part=self.MAX_PART
             )
         if not (self.root / f"{name}.txt").resolve().is_relative_to(self.root):
             return E_OUT_ESCAPE.format(out=self.out)
@@ -230,7 +243,6 @@ class BratSink(Sink):
         return None
 
     def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
-        from clinnlp.readers._util import safe_relpath
         from clinnlp.readers.brat import format_ann
 
         files: dict[str, int] = {}

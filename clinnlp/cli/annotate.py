@@ -39,7 +39,12 @@ def annotate_cli(
     ] = "text",
     id_col: Annotated[str, typer.Option(help="Id column or key of CSV/JSONL records.")] = "id",
     force: Annotated[
-        bool, typer.Option("--force", help="Replace the output of a different earlier run.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the output of a different earlier run (removes only what its "
+            "run.json recorded; never files clinnlp did not write).",
+        ),
     ] = False,
 ) -> None:
     """Annotate documents into --out; the same command again resumes an interrupted run.

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clinnlp._files import safe_relpath
 from clinnlp.errors import (
     E_ANN_DUPLICATE,
     E_ANN_ID,
@@ -40,7 +41,7 @@ from clinnlp.errors import (
     E_SPAN_TEXT,
     InputError,
 )
-from clinnlp.readers._util import numbered_lines, safe_relpath
+from clinnlp.readers._util import numbered_lines
 from clinnlp.readers.textfile import read_text
 from clinnlp.schema import Concept, Document, Entity, Relation
 
@@ -314,7 +315,8 @@ def write_brat(docs: Iterable[Document], out_dir: str | Path) -> int:
     """Write each document as ``<id>.txt`` + ``<id>.ann`` under ``out_dir``; return the count.
 
     Files are UTF-8 with the text's own line ends; ``/`` in an id makes sub-folders and other
-    unsafe characters become ``_``. See :func:`format_ann` for the ``.ann`` layout.
+    unsafe characters become ``_`` (:func:`clinnlp._files.safe_relpath`: letters and digits of
+    any script are kept). See :func:`format_ann` for the ``.ann`` layout.
 
     Raises:
         InputError: two documents map to the same file name.

@@ -5,22 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from clinnlp._files import walk_files
 from clinnlp.errors import E_NOT_FOUND, InputError
 from clinnlp.readers.textfile import read_text
 from clinnlp.schema import Document
 
 
 def text_files(folder: Path, exclude: Path | None = None) -> Iterator[tuple[Path, str]]:
-    """Each ``.txt`` file under ``folder`` (recursively, sorted) with its document id: its path
-    relative to ``folder`` without the suffix (``notes/mts-0001-...``).
+    """Each ``.txt`` file under ``folder`` (recursively, sorted, links followed) with its
+    document id: its path relative to ``folder`` without the suffix (``notes/mts-0001-...``).
 
     Args:
         folder: the folder to walk.
         exclude: a resolved folder not to walk into (e.g. an output folder inside ``folder``).
+
+    Raises:
+        InputError: a path under ``folder`` that cannot be read (a folder that cannot be
+            listed, a broken or looping link, a ``.txt`` that is a FIFO...); see
+            :func:`clinnlp._files.walk_files`.
     """
-    for file in sorted(folder.rglob("*.txt")):
-        if file.is_file() and not (exclude and file.resolve().is_relative_to(exclude)):
-            yield file, file.relative_to(folder).with_suffix("").as_posix()
+    for file, problem in walk_files(folder, ".txt", exclude):
+        if problem is not None:
+            raise InputError(file, problem)
+        yield file, file.relative_to(folder).with_suffix("").as_posix()
 
 
 def read_plaintext(path: str | Path) -> Iterator[Document]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,32 +111,135 @@ def test_annotate_recovers_uncommitted_output(tiny_model: Path, tmp_path: Path, 
     assert _output_ids(out, fmt) == {f"note-{i:03d}": 1 for i in range(4)}
 
 
-def test_annotate_resume_after_sigkill(tiny_model: Path, tmp_path: Path) -> None:
-    """Really kill a run midway (SIGKILL), at different moments, rerun: every document once."""
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie has died: only its exit status is left)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid`` (read from /proc: Linux only)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                found.add(int(entry.name))
+    return found
+
+
+def _processes_of(marker: str) -> set[int]:
+    """The live processes whose command line holds ``marker`` (a run's --out: its workers are
+    forks of it and share its command line)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                line = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in line and _alive(int(entry.name)):
+                found.add(int(entry.name))
+    return found
+
+
+def _kill_all(pids: set[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _wait_gone(pids: set[int], seconds: float) -> set[int]:
+    """The processes of ``pids`` still alive after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {pid for pid in pids if _alive(pid)}
+
+
+LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+@LINUX
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_annotate_resume_after_sigkill(tiny_model: Path, tmp_path: Path, n_process: int) -> None:
+    """Really kill a run midway (SIGKILL), at different moments, rerun: every document once,
+    and no process of the killed runs left (their nlp.pipe workers die with them)."""
     notes = _notes(tmp_path / "notes", 40, NOTE * 40)
     out = tmp_path / "out"
     args = [str(notes), "--out", str(out), "--model", str(tiny_model), "--batch-size", "2"]
+    args += ["--n-process", str(n_process)]
     code = "import sys; from clinnlp.cli import main; sys.argv[0] = 'clinnlp'; main()"
     done_before: set[str] = set()
-    # right after a commit, then at a random moment of the next chunk (often mid-write)
-    for delay in (0.0, random.uniform(0.0, 0.3)):
-        committed = (out / DONE_FILE).stat().st_size if (out / DONE_FILE).is_file() else 0
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, "annotate", *args], stderr=subprocess.DEVNULL
-        )
+    try:
+        # right after a commit, then at a random moment of the next chunk (often mid-write)
+        for delay in (0.0, random.uniform(0.0, 0.3)):
+            committed = (out / DONE_FILE).stat().st_size if (out / DONE_FILE).is_file() else 0
+            proc = subprocess.Popen(
+                [sys.executable, "-c", code, "annotate", *args], stderr=subprocess.DEVNULL
+            )
+            deadline = time.monotonic() + 120
+            while not (
+                (out / DONE_FILE).is_file() and (out / DONE_FILE).stat().st_size > committed
+            ):
+                assert proc.poll() is None and time.monotonic() < deadline, "ended uncommitted"
+                time.sleep(0.01)
+            time.sleep(delay)
+            workers = _children(proc.pid)
+            assert len(workers) >= (2 if n_process == 2 else 0)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            assert not _wait_gone(workers, 10), "workers outlived the killed run"
+            done_now, _ = read_commits(out)
+            assert done_before <= done_now and 0 < len(done_now) < 40, f"killed after {delay:.3f}s"
+            done_before = done_now
+        result = annotate([notes], out, model=tiny_model, batch_size=2, n_process=n_process)
+        assert result["skipped"] == len(done_before) and result["done"] == 40 - len(done_before)
+        assert _output_ids(out, "jsonl") == {f"note-{i:03d}": 1 for i in range(40)}
+        assert not _processes_of(str(out))
+    finally:
+        _kill_all(_processes_of(str(out)))  # orphans of a failed run: never leave them behind
+
+
+@LINUX
+def test_annotate_workers_die_with_killed_parent(tiny_model: Path, tmp_path: Path) -> None:
+    """SIGKILL of ``clinnlp annotate --n-process 2`` kills both workers within seconds; the
+    same command then completes the run: every note once, and no process left."""
+    count = 300
+    notes = _notes(tmp_path / "notes", count, NOTE * 20)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "clinnlp", "annotate", str(notes), "--out", str(out)]
+    command += ["--model", str(tiny_model), "--batch-size", "4", "--n-process", "2"]
+    try:
+        proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        while not ((out / DONE_FILE).is_file() and (out / DONE_FILE).stat().st_size > committed):
-            assert proc.poll() is None and time.monotonic() < deadline, "the run ended uncommitted"
+        while True:  # until both workers run and a chunk is committed
+            workers = _children(proc.pid)
+            if len(workers) >= 2 and (out / DONE_FILE).is_file():
+                if (out / DONE_FILE).stat().st_size > 0:
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline, "no workers seen"
             time.sleep(0.01)
-        time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        done_now, _ = read_commits(out)
-        assert done_before <= done_now and 0 < len(done_now) < 40, f"killed after {delay:.3f}s"
-        done_before = done_now
-    result = annotate([notes], out, model=tiny_model, batch_size=2)
-    assert result["skipped"] == len(done_before) and result["done"] == 40 - len(done_before)
-    assert _output_ids(out, "jsonl") == {f"note-{i:03d}": 1 for i in range(40)}
+        assert not _wait_gone(workers, 5), "workers outlived their killed parent"
+        done, _ = read_commits(out)
+        assert 0 < len(done) < count
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        assert f"skipped {len(done):,} already done, 0 failed" in rerun.stdout
+        assert _output_ids(out, "jsonl") == {f"note-{i:03d}": 1 for i in range(count)}
+        assert not _processes_of(str(out))
+    finally:
+        _kill_all(_processes_of(str(out)))
 
 
 def test_annotate_bad_documents_recorded(tiny_model: Path, tmp_path: Path) -> None:
@@ -385,3 +489,187 @@ def test_annotate_undecodable_file_name_is_an_error(tiny_model: Path, tmp_path: 
     result = annotate([notes], tmp_path / "out", model=tiny_model)
     assert (result["done"], result["failed"]) == (2, 1)
     assert "not valid UTF-8" in _errors(tmp_path / "out")["caf\udce9"]
+
+
+# --- --force removes only what a clinnlp run recorded; links are never followed -------------
+
+
+def _user_files(folder: Path) -> dict[str, bytes]:
+    """A folder holding files of the run's output names that clinnlp never wrote."""
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "thesis.txt").write_text("my thesis", "utf-8")
+    (folder / "brat").mkdir()
+    (folder / "brat" / "gold.ann").write_text("T1\tDrug 0 4\tRash", "utf-8")
+    (folder / "report.html").write_text("<p>my report</p>", "utf-8")
+    (folder / "annotations.jsonl").write_text('{"mine": true}\n', "utf-8")
+    (folder / "keep.txt").write_text("mine", "utf-8")
+    return _contents(folder)
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "brat", "spacy", "html"])
+def test_annotate_force_never_deletes_what_no_run_wrote(
+    tiny_model: Path, tmp_path: Path, fmt: str
+) -> None:
+    notes = _notes(tmp_path / "notes", 2)
+    out = tmp_path / "u"
+    before = _user_files(out)
+    name = {"jsonl": "annotations.jsonl", "brat": "brat", "spacy": "docs", "html": "annotations"}
+    with pytest.raises(ConfigError, match=f"{name[fmt]}.* no clinnlp run recorded") as caught:
+        annotate([notes], out, model=tiny_model, fmt=fmt, force=True)
+    assert "--force" not in str(caught.value)
+    assert _contents(out) == before
+
+
+def test_annotate_force_cli_names_the_file_and_keeps_it(tiny_model: Path, tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", 2)
+    out = tmp_path / "u"
+    before = _user_files(out)
+    args = ["annotate", str(notes), "--out", str(out), "--model", str(tiny_model), "--force"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "annotations.jsonl" in result.output
+    assert "--force" not in result.output.replace(str(out), "")
+    assert _contents(out) == before
+    (out / "annotations.jsonl").unlink()  # the one name a jsonl run writes: then it may run
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((out / "run.json").read_text("utf-8"))["outputs"]
+    assert recorded == ["annotations.jsonl", "done.jsonl", "errors.jsonl", "run.json"]
+    mine = {k: v for k, v in before.items() if k != "annotations.jsonl"}
+    assert {k: v for k, v in _contents(out).items() if k in mine} == mine
+
+
+def test_annotate_force_removes_only_the_recorded_outputs(tiny_model: Path, tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", 2)
+    out = tmp_path / "out"
+    annotate([notes], out, model=tiny_model)  # jsonl: records its four files
+    (out / "docs").mkdir()
+    (out / "docs" / "mine.txt").write_text("mine", "utf-8")
+    result = annotate([notes], out, model=tiny_model, fmt="html", force=True)
+    assert result["done"] == 2 and (out / "report.html").is_file()
+    assert (out / "docs" / "mine.txt").read_text("utf-8") == "mine"
+    with pytest.raises(ConfigError, match="docs.* no clinnlp run recorded"):
+        annotate([notes], out, model=tiny_model, fmt="spacy", force=True)
+    assert (out / "docs" / "mine.txt").read_text("utf-8") == "mine"
+    annotate([notes], out, model=tiny_model, fmt="brat", force=True)  # the html run's removed
+    assert not (out / "report.html").exists() and not (out / JSONL_FILE).exists()
+    assert (out / "docs" / "mine.txt").read_text("utf-8") == "mine"
+    (out / "run.json").write_text("{not json", "utf-8")  # no run's record any more
+    with pytest.raises(ConfigError, match="brat exists but no clinnlp run recorded"):
+        annotate([notes], out, model=tiny_model, fmt="brat", force=True)
+    assert (out / "brat").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("brat", "brat"), ("spacy", "docs"), ("jsonl", JSONL_FILE)]
+)
+def test_annotate_never_follows_a_linked_output(
+    tiny_model: Path, tmp_path: Path, fmt: str, name: str
+) -> None:
+    """An output folder or file that is a link is refused, on resume and on a fresh run, with
+    or without --force, and nothing behind it is touched."""
+    notes = _notes(tmp_path / "notes", 4)
+    out = tmp_path / "out"
+    annotate([notes], out, model=tiny_model, fmt=fmt, batch_size=2)
+    log = (out / DONE_FILE).read_bytes().splitlines(keepends=True)
+    (out / DONE_FILE).write_bytes(log[0])  # the second chunk uncommitted: resume would clean
+    victim = tmp_path / "elsewhere"  # the run's own output moved away, plus the user's files
+    shutil.move(out / name, victim)
+    if victim.is_dir():
+        (victim / "unrelated.txt").write_text("unrelated", "utf-8")
+    else:
+        with victim.open("a", encoding="utf-8") as handle:
+            handle.write("unrelated\n")
+    before = _contents(victim) if victim.is_dir() else victim.read_bytes()
+    (out / name).symlink_to(victim, target_is_directory=victim.is_dir())
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / name).symlink_to(victim, target_is_directory=victim.is_dir())
+    refusals = []
+    for folder, force in ((out, False), (out, True), (fresh, True)):
+        try:
+            annotate([notes], folder, model=tiny_model, fmt=fmt, batch_size=2, force=force)
+        except ConfigError as err:
+            refusals.append(str(err))
+        after = _contents(victim) if victim.is_dir() else victim.read_bytes()
+        assert after == before, f"files behind the link changed (force={force})"
+    assert len(refusals) == 3 and all("is a symbolic link" in r for r in refusals), refusals
+    assert (out / name).is_symlink() and (fresh / name).is_symlink()
+
+
+# --- every path the folder walk cannot read is a failure ------------------------------------
+
+
+def test_annotate_walk_failures_are_recorded(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreadable sub-folder, a dangling link, a link loop, a link back up the tree and a
+    FIFO each become a failure with its reason: exit 1, never a silent "0 failed"."""
+    notes = _notes(tmp_path / "notes", 2)
+    private = notes / "private"
+    private.mkdir()
+    (private / "secret.txt").write_text(NOTE, "utf-8")
+    private.chmod(0)
+    if os.access(private, os.R_OK):  # root reads it anyway: make listing it fail as it would
+        scandir = os.scandir
+
+        def refuse(path=".", *args, **kwargs):  # type: ignore[no-untyped-def]
+            if Path(path) == private:
+                raise PermissionError(13, "Permission denied", str(path))
+            return scandir(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "scandir", refuse)
+    (notes / "gone.txt").symlink_to(notes / "missing.txt")
+    (notes / "self.txt").symlink_to(notes / "self.txt")
+    (notes / "up").symlink_to(notes, target_is_directory=True)
+    os.mkfifo(notes / "pipe.txt")
+    sub = _notes(tmp_path / "elsewhere", 1)
+    (notes / "linked").symlink_to(sub, target_is_directory=True)  # a link to a folder: walked
+    try:
+        args = ["annotate", str(notes), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]
+        result = CliRunner().invoke(app, args)
+    finally:
+        private.chmod(0o755)
+    assert result.exit_code == 1 and "5 failed" in result.output, result.output
+    errors = _error_records(tmp_path / "out")
+    assert "Permission denied" in errors["private"]["reason"]
+    assert "target does not exist" in errors["gone"]["reason"]
+    assert "loops" in errors["self"]["reason"]
+    assert "leads back to a folder above it" in errors["up"]["reason"]
+    assert "named pipe" in errors["pipe"]["reason"]
+    assert errors["pipe"]["path"] == str(notes / "pipe.txt")
+    ids = sorted(d.id for d in _records(tmp_path / "out"))
+    assert ids == ["linked/note-000", "note-000", "note-001"]
+
+
+# --- BRAT names keep UTF-8 letters ----------------------------------------------------------
+
+
+def test_annotate_brat_names_keep_utf8(tiny_model: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("ü", "é", "Müller-Lüdenscheidt", "患者", "e\u0301"):  # the last: é decomposed
+        (notes / f"{name}.txt").write_text(NOTE, "utf-8")
+    table = tmp_path / "ids.csv"
+    rows = ["é" * 100, "é" * 101, "a\x07b", "x\\y"]  # 200 bytes fit; 202 do not
+    table.write_text("id,text\n" + "".join(f"{i},Rash.\n" for i in rows), "utf-8")
+    out = tmp_path / "out"
+    for _ in range(2):
+        result = annotate([notes, table], out, model=tiny_model, fmt="brat")
+        assert (result["done"] + result["skipped"], result["failed"]) == (7, 2), _errors(out)
+    names = sorted(p.name for p in (out / "brat").glob("*.txt"))
+    assert names == sorted(
+        ["ü.txt", "é.txt", "Müller-Lüdenscheidt.txt", "患者.txt", "é" * 100 + ".txt"]
+        + ["a_b.txt", "x_y.txt"]
+    )
+    errors = _errors(out)
+    # é composed and decomposed: one name once normalised (NFC), so the second one fails
+    assert "both map to this file name" in (errors.get("é") or errors["e\u0301"])
+    assert "too long (202 bytes" in errors["é" * 101]
