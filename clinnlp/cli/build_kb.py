@@ -17,7 +17,12 @@ from clinnlp.errors import ConfigError
 def build_kb_cli(
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Folder for the knowledge bases [default: models/kb]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for the knowledge bases [default: $CLINNLP_KB, a checkout's "
+            "models/kb, else ~/.local/share/clinnlp/kb].",
+        ),
     ] = None,
     only: Annotated[
         list[str] | None, typer.Option(help="Build only these: drugs, hpo (repeat).")
