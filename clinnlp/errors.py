@@ -215,6 +215,13 @@ E_OUT_FOLDER_CLASH = (
     "folder name; give them distinct ids"
 )
 E_OUT_FILE = "{path} is a file; expected a folder for --out (the run writes several files)"
+E_ENGINE = "unknown engine {name!r}; expected local or spark"
+E_SPARK_MISSING = "the Spark engine needs PySpark (and Java 17): pip install 'clinnlp[spark]'"
+E_SPARK_FORMAT = (
+    "--format spacy needs the spaCy Docs, which the Spark engine leaves on its executors; "
+    "use --format jsonl, brat or html with --engine spark"
+)
+E_SPARK_PROCESSES = "--n-process is the local engine's; Spark runs one task per executor core"
 E_BATCH_COUNTS = "batch size and process count must be at least 1, not {batch_size} and {n_process}"
 E_PIPELINE = (
     "the pipeline raised {error} on this document (in {where}); the run went on without it; "

@@ -43,10 +43,11 @@ class Record:
 
 @dataclass(frozen=True)
 class Annotated:
-    """An annotated record: its Document and the spaCy Doc it was built from."""
+    """An annotated record: its Document and the spaCy Doc it was built from (``None`` from
+    the Spark engine, whose Docs stay on its executors)."""
 
     document: Document
-    doc: Doc
+    doc: Doc | None
 
 
 @dataclass(frozen=True)

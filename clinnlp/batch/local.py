@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clinnlp._files import write_atomic
-from clinnlp.batch.core import Annotated, Record, annotate_records
+from clinnlp.batch.core import Annotated, Failure, Record, annotate_records
 from clinnlp.batch.inputs import Item, iter_inputs
 from clinnlp.batch.sinks import (
     DONE_FILE,
@@ -56,6 +56,7 @@ from clinnlp.errors import (
     E_ANNOTATE_FORMAT,
     E_BATCH_COUNTS,
     E_DUPLICATE_ID,
+    E_ENGINE,
     E_NOT_FOUND,
     E_OUT_FILE,
     E_OUT_LINK,
@@ -64,6 +65,9 @@ from clinnlp.errors import (
     E_OUT_OVERLAP,
     E_OUT_UNCLAIMED,
     E_PATH_ENCODING,
+    E_SPARK_FORMAT,
+    E_SPARK_MISSING,
+    E_SPARK_PROCESSES,
     ConfigError,
     InputError,
 )
@@ -155,6 +159,8 @@ def annotate(
     force: bool = False,
     nlp: Language | None = None,
     progress: bool | None = None,
+    engine: str = "local",
+    spark_master: str | None = None,
 ) -> dict[str, Any]:
     """Annotate every input document into ``out`` (see the module docstring for the layout).
 
@@ -177,6 +183,11 @@ def annotate(
             remove what that run recorded in its ``run.json``, and nothing else.
         nlp: a ready pipeline to use instead of building one from ``model``.
         progress: show a progress bar; by default only when stderr is a terminal.
+        engine: ``local`` (``nlp.pipe`` here) or ``spark``: the executors of a Spark session
+            annotate (:func:`clinnlp.batch.spark.annotate_records`); inputs, output, resume
+            and errors stay as here. Not with ``fmt="spacy"`` or ``n_process > 1``.
+        spark_master: the Spark master URL (``local[2]``, ``yarn``...); by default the one
+            ``spark-submit`` gave, else ``local[*]``.
 
     Returns:
         ``done`` (annotated now), ``skipped`` (done by an earlier run), ``failed``,
@@ -193,12 +204,17 @@ def annotate(
     from tqdm import tqdm
 
     from clinnlp import DEFAULT_MODEL
+    from clinnlp.modeling.tagger import check_model_dir
     from clinnlp.pipeline import build_pipeline, install_extensions
 
     if fmt not in FORMATS:
         raise ConfigError(E_ANNOTATE_FORMAT.format(name=fmt, formats=", ".join(FORMATS)))
     if batch_size < 1 or n_process < 1:
         raise ConfigError(E_BATCH_COUNTS.format(batch_size=batch_size, n_process=n_process))
+    if engine not in ("local", "spark"):
+        raise ConfigError(E_ENGINE.format(name=engine))
+    if engine == "spark":
+        _check_spark(fmt, n_process)
     paths = [Path(p) for p in inputs]
     out = Path(out).resolve()
     for path in paths:
@@ -218,10 +234,13 @@ def annotate(
         # what --force may remove later: exactly the files and folders this run writes
         "outputs": _run_outputs(fmt),
     }
-    if nlp is None:  # before touching --out: a wrong model path must not leave a run behind
+    if engine == "spark":  # the executors build their pipelines; the model is checked here
+        check_model_dir(model_dir)
+    elif nlp is None:  # before touching --out: a wrong model path must not leave a run behind
         nlp = build_pipeline(model_dir, device=device)
-    # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit here
-    nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
+    if nlp is not None:
+        # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit
+        nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
     install_extensions()
     _prepare_out(out, config, force)
 
@@ -261,7 +280,7 @@ def annotate(
                 seen[item.id] = item.path
                 yield item.record()
 
-        def commit(part: list[tuple[Document, Doc]]) -> None:
+        def commit(part: list[tuple[Document, Doc | None]]) -> None:
             sizes = sink.write(part)
             ids = [document.id for document, _ in part]
             entry = json.dumps({"ids": ids, "files": sizes}, ensure_ascii=False) + "\n"
@@ -270,8 +289,20 @@ def annotate(
             bar.update(len(part))
 
         start = time.perf_counter()
-        chunk: list[tuple[Document, Doc]] = []
-        results = annotate_records(nlp, records(), batch_size=batch_size, n_process=n_process)
+        chunk: list[tuple[Document, Doc | None]] = []
+        results: Iterator[Annotated | Failure]
+        if engine == "spark":
+            from clinnlp.batch import spark
+
+            results = spark.annotate_records(
+                spark.session(spark_master),
+                records(),
+                model=str(model_dir.resolve()),
+                batch_size=batch_size,
+            )
+        else:
+            assert nlp is not None
+            results = annotate_records(nlp, records(), batch_size=batch_size, n_process=n_process)
         for result in results:
             if not isinstance(result, Annotated):
                 fail(result.id, result.metadata, result.reason)
@@ -292,6 +323,18 @@ def annotate(
         "out": str(out),
         "errors": str(out / ERRORS_FILE),
     }
+
+
+def _check_spark(fmt: str, n_process: int) -> None:
+    """Refuse what the Spark engine cannot do, before anything is written."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise ConfigError(E_SPARK_MISSING)
+    if fmt == "spacy":
+        raise ConfigError(E_SPARK_FORMAT)
+    if n_process > 1:
+        raise ConfigError(E_SPARK_PROCESSES)
 
 
 def _rejected(item: Item, seen: dict[str, str]) -> str | None:

@@ -109,7 +109,7 @@ class Sink:
         """Why ``doc_id`` cannot be written (before annotating it), or None."""
         return None
 
-    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+    def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         """Write a chunk durably; return the files touched and their sizes."""
         raise NotImplementedError
 
@@ -128,7 +128,7 @@ class JsonlSink(Sink):
         super().__init__(out, files)
         self.handle = open_truncated(out / JSONL_FILE, files.get(JSONL_FILE, 0))
 
-    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+    def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from clinnlp.events import adverse_drug_events
 
         lines = "".join(
@@ -172,11 +172,12 @@ class SpacySink(Sink):
                 file.unlink()  # an uncommitted part or temporary file
         self.parts = sum(1 for name in files if name.startswith(f"{SPACY_DIR}/"))
 
-    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+    def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from spacy.tokens import DocBin
 
         name = f"{SPACY_DIR}/part-{self.parts:05d}.spacy"
-        data = DocBin(docs=[doc for _, doc in chunk], store_user_data=True).to_bytes()
+        docs = [doc for _, doc in chunk if doc is not None]  # the Spark engine is refused
+        data = DocBin(docs=docs, store_user_data=True).to_bytes()
         write_atomic(self.out / name, data)
         self.parts += 1
         return {name: len(data)}
@@ -242,7 +243,7 @@ class BratSink(Sink):
         self._claim(name, doc_id)
         return None
 
-    def write(self, chunk: list[tuple[Document, Doc]]) -> dict[str, int]:
+    def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from clinnlp.readers.brat import format_ann
 
         files: dict[str, int] = {}

@@ -38,6 +38,17 @@ def annotate_cli(
         str, typer.Option(help="Text column or key of CSV/JSONL records.")
     ] = "text",
     id_col: Annotated[str, typer.Option(help="Id column or key of CSV/JSONL records.")] = "id",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or spark: Spark executors annotate (pip install 'clinnlp[spark]'); "
+            "inputs, --out, resume and errors stay the same."
+        ),
+    ] = "local",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="Spark master URL [default: spark-submit's, else local[*]]."),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -63,6 +74,8 @@ def annotate_cli(
         text_col=text_col,
         id_col=id_col,
         force=force,
+        engine=engine,
+        spark_master=spark_master,
     )
     typer.echo(
         f"Annotated {result['done']:,} documents ({result['docs_per_second']:,.1f} docs/s), "
