@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 
 from clinnlp.cli import app
 from clinnlp.errors import ConfigError
-from clinnlp.training.cv import format_cv, parse_folds, recipe_difference, summarise
+from clinnlp.schema import Document, Entity, Relation
+from clinnlp.training.cv import (
+    fold_scores,
+    format_cv,
+    parse_folds,
+    recipe_difference,
+    summarise,
+)
 
 
 def _fold(f: int, drug: float) -> dict:
@@ -46,6 +53,34 @@ def test_cv_format_and_summary_of_folds():
     assert result["std"]["Drug"] == pytest.approx(0.05)
     table = format_cv(result)
     assert "85.00" in table and "75.00" in table
+
+
+def test_cv_scores_drugs_in_events_as_the_corpus_marks_them():
+    """The corpus marks only drugs that take part in an event: a model that also tags the
+    bystander drug loses Drug precision, and gets it back when only drugs it links count."""
+    text = "Rash after amoxicillin; she also takes metformin 500 mg."
+    rash, amox, metf = (0, 4, "Adverse-Effect"), (11, 22, "Drug"), (39, 48, "Drug")
+
+    def ent(i, span):
+        return Entity(f"T{i}", span[2], span[0], span[1], text[span[0] : span[1]])
+
+    gold = Document("d", text, [ent(1, rash), ent(2, amox)], [Relation("Causes", "T2", "T1")])
+    dose = Entity("T4", "Dose", 49, 55, "500 mg")
+    pred = Document(
+        "d",
+        text,
+        [ent(1, rash), ent(2, amox), ent(3, metf), dose],
+        [Relation("Causes", "T2", "T1"), Relation("Dose-of", "T4", "T3")],
+    )
+    scores = fold_scores([gold], [pred], relations=True)
+    assert scores["Drug P"] == pytest.approx(0.5)
+    assert scores["Drug-in-event"] == scores["Drug-in-event P"] == 1.0
+    assert scores["macro-in-event"] == 1.0 and scores["Causes"] == 1.0
+    assert "Drug-in-event" in format_cv(
+        summarise([{"fold": 0, "epochs": 1, "seconds": 1.0, "scores": scores}], 10)
+    )
+    unlinked = Document("d", text, pred.entities, [])
+    assert fold_scores([gold], [unlinked], relations=True)["Drug-in-event"] == 0.0
 
 
 def test_cv_recipe_difference_names_the_option():
