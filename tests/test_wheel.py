@@ -62,25 +62,22 @@ def test_wheel_installs_and_annotates_with_the_default_model(tmp_path: Path) -> 
     work = tmp_path / "elsewhere"  # not the checkout: nothing can be found beside it
     work.mkdir()
     env["XDG_DATA_HOME"] = str(tmp_path / "data")  # where an installed clinnlp keeps its KBs
-    built = subprocess.run(
-        [str(venv / "bin" / "clinnlp"), "build-kb"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert built.returncode == 0, built.stderr[-3000:]
+
+    def clinnlp(*args: str) -> None:
+        """The installed command, run away from the checkout; it must succeed."""
+        done = subprocess.run(
+            [str(venv / "bin" / "clinnlp"), *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    clinnlp("build-kb")
     assert {p.name for p in (tmp_path / "data" / "clinnlp" / "kb").iterdir()} >= {"drugs", "hpo"}
-    result = subprocess.run(
-        [str(venv / "bin" / "clinnlp"), "annotate", str(notes), "--out", str(work / "out")],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    clinnlp("annotate", str(notes), "--out", str(work / "out"))
     model = Path(json.loads((work / "out" / "run.json").read_text("utf-8"))["model"])
     assert model.is_relative_to(venv) and model.name == "ade-minilm"
     doc = json.loads((work / "out" / "annotations.jsonl").read_text("utf-8"))
