@@ -216,7 +216,10 @@ E_OUT_FOLDER_CLASH = (
 )
 E_OUT_FILE = "{path} is a file; expected a folder for --out (the run writes several files)"
 E_ENGINE = "unknown engine {name!r}; expected local or spark"
-E_SPARK_MISSING = "the Spark engine needs PySpark (and Java 17): pip install 'clinnlp[spark]'"
+E_SPARK_MISSING = (
+    "the Spark engine needs PySpark (pip install 'clinnlp[spark]') and Java 17 (java on PATH "
+    "or JAVA_HOME)"
+)
 E_SPARK_FORMAT = (
     "--format spacy needs the spaCy Docs, which the Spark engine leaves on its executors; "
     "use --format jsonl, brat or html with --engine spark"

@@ -185,7 +185,8 @@ def annotate(
         progress: show a progress bar; by default only when stderr is a terminal.
         engine: ``local`` (``nlp.pipe`` here) or ``spark``: the executors of a Spark session
             annotate (:func:`clinnlp.batch.spark.annotate_records`); inputs, output, resume
-            and errors stay as here. Not with ``fmt="spacy"`` or ``n_process > 1``.
+            and errors stay as here. Not with ``fmt="spacy"`` or ``n_process > 1``; the
+            executors build their own pipeline on the CPU (``nlp`` and ``device`` unused).
         spark_master: the Spark master URL (``local[2]``, ``yarn``...); by default the one
             ``spark-submit`` gave, else ``local[*]``.
 
@@ -328,8 +329,10 @@ def annotate(
 def _check_spark(fmt: str, n_process: int) -> None:
     """Refuse what the Spark engine cannot do, before anything is written."""
     import importlib.util
+    import os
 
-    if importlib.util.find_spec("pyspark") is None:
+    java = shutil.which("java") or os.environ.get("JAVA_HOME")
+    if importlib.util.find_spec("pyspark") is None or not java:
         raise ConfigError(E_SPARK_MISSING)
     if fmt == "spacy":
         raise ConfigError(E_SPARK_FORMAT)

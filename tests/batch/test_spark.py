@@ -106,7 +106,9 @@ def test_annotate_engine_spark_writes_what_the_local_engine_writes(
     assert (again["done"], again["skipped"]) == (0, 20)  # resumed: nothing annotated twice
 
 
-def test_engine_spark_refuses_what_it_cannot_do(tiny_model: Path, notes: Path, tmp_path: Path):
+def test_engine_spark_refuses_what_it_cannot_do(
+    tiny_model: Path, notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from clinnlp.batch.local import annotate
     from clinnlp.errors import ConfigError
 
@@ -116,4 +118,8 @@ def test_engine_spark_refuses_what_it_cannot_do(tiny_model: Path, notes: Path, t
         annotate([notes], tmp_path / "b", model=tiny_model, engine="spark", n_process=2)
     with pytest.raises(ConfigError, match="unknown engine"):
         annotate([notes], tmp_path / "c", model=tiny_model, engine="dask")
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    monkeypatch.setattr("clinnlp.batch.local.shutil.which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(ConfigError, match="Java 17"):
+        annotate([notes], tmp_path / "d", model=tiny_model, engine="spark")
+    assert not any((tmp_path / name).exists() for name in "abcd")
