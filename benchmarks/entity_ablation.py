@@ -282,13 +282,16 @@ TABLES = [
     ),
     (
         "Corpora: BC5CDR dev chemicals (lenient %) and ADE-Corpus-V2 folds (strict %, "
-        "published protocol; Drug precision against drugs-in-an-event gold)",
+        "published protocol; Drug precision against drugs-in-an-event gold; DrugEv and macroEv "
+        "count only the drugs the model links to an event)",
         [
             ("CDRchemR", "bc5cdr-dev", "Drug recall"),
             ("CDRchemP", "bc5cdr-dev", "Drug precision"),
             ("ADE-AE", "ade_cv", "Adverse-Effect"),
             ("ADE-DrugP", "ade_cv", "Drug P"),
             ("ADEmacro", "ade_cv", "macro"),
+            ("ADE-DrugEv", "ade_cv", "Drug-in-event"),
+            ("ADEmacroEv", "ade_cv", "macro-in-event"),
             ("ADECauses", "ade_cv", "Causes"),
         ],
     ),

@@ -117,9 +117,14 @@ def recipe_mismatch(cv_config: dict[str, Any], config: dict[str, Any]) -> str | 
 
 def evaluation_section(evaluation: dict[str, Any]) -> str:
     """Markdown for the card, written from the cv result (never by hand)."""
+    from clinnlp.training.cv import EVENT_DRUG, EVENT_MACRO, PROTOCOL_RELATION
+
     folds = evaluation["folds"]
-    labels = [k for k in evaluation["mean"] if k not in ("micro", "macro")]
-    cols = [*labels, "micro", "macro"]
+    mean = evaluation["mean"]
+    extra = [k for k in (PROTOCOL_RELATION, EVENT_DRUG, EVENT_MACRO) if k in mean]
+    derived = ("micro", "macro", *extra)
+    labels = [k for k in mean if k not in derived and " " not in k]  # not "<label> P"/"R"
+    cols = [*labels, "micro", "macro", *extra]
     which = "all" if len(folds) == evaluation["k"] else f"{len(folds)} of {evaluation['k']}"
     lines = [
         f"The same recipe under the ADE-Corpus-V2 {evaluation['k']}-fold protocol (`clinnlp cv`,",
@@ -135,6 +140,13 @@ def evaluation_section(evaluation: dict[str, Any]) -> str:
         )
         + " |",
     ]
+    if extra:
+        lines += [
+            "",
+            f"{PROTOCOL_RELATION}: relation strict F1 (both spans and labels, and the "
+            f"relation); {EVENT_DRUG} and {EVENT_MACRO}: Drug F1 and macro-F1 counting only "
+            "the drugs the model links to an event, as the corpus marks drugs.",
+        ]
     return "\n".join(lines)
 
 

@@ -137,6 +137,10 @@ def test_cv_cli_one_fold_then_resume(ade_dir, tiny_encoder, tmp_path):
         "Causes",
         "Causes P",
         "Causes R",
+        "Drug-in-event",
+        "Drug-in-event P",
+        "Drug-in-event R",
+        "macro-in-event",
     }
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "Resuming: folds [3]" in again.output
@@ -183,3 +187,19 @@ def test_cv_cli_killed_during_a_fold_resumes_without_losing_finished_ones(ade_di
     final = json.loads(out.read_text())
     assert [f["fold"] for f in final["folds"]] == [0, 1]
     assert final["folds"][0] == data["folds"][0]  # fold 0 kept as it was, not re-run
+
+
+def test_model_card_evaluation_shows_relations_and_in_event_figures():
+    from clinnlp.training.card import evaluation_section
+
+    keys = ["Drug", "Adverse-Effect", "Drug P", "micro", "macro", "Causes", "Causes P"]
+    keys += ["Drug-in-event", "macro-in-event"]
+    mean = {k: 0.5 for k in keys}
+    section = evaluation_section(
+        {"source": "cv.json", "k": 10, "folds": [0, 1], "mean": mean, "std": mean}
+    )
+    header = next(line for line in section.splitlines() if line.startswith("| Drug"))
+    assert header == (
+        "| Drug | Adverse-Effect | micro | macro | Causes | Drug-in-event | macro-in-event |"
+    )
+    assert "2 of 10 folds: 0, 1" in section
