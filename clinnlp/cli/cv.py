@@ -81,7 +81,10 @@ def cv_cli(
         max_steps,
         device,
         precision,
-        "Drug,Adverse-Effect",
+        # The protocol's two labels on the ADE corpus alone; with other corpora, every label
+        # they teach (Dose too), as `clinnlp train` learns them: the model measured is the
+        # model shipped, and only the protocol's labels are scored.
+        None if extra_sources else "Drug,Adverse-Effect",
         [str(s) for s in sources],
         label_map,
         vocabulary,

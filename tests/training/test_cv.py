@@ -203,3 +203,24 @@ def test_model_card_evaluation_shows_relations_and_in_event_figures():
         "| Drug | Adverse-Effect | micro | macro | Causes | Drug-in-event | macro-in-event |"
     )
     assert "2 of 10 folds: 0, 1" in section
+
+
+def test_cv_with_other_corpora_trains_the_labels_they_teach(ade_dir, tiny_encoder, tmp_path):
+    """With more corpora than the ADE benchmark, each fold learns what `clinnlp train` would
+    (Dose from the notes too), so the model measured is the model shipped; the protocol's two
+    labels are still the ones scored."""
+    notes = Path(__file__).resolve().parents[2] / "corpora" / "synthetic" / "train-a"
+    out = tmp_path / "cv.json"
+    args = _args(ade_dir, tiny_encoder, out, "3")
+    args[2:2] = [str(notes)]
+    extra = ["--map", "ADE=Adverse-Effect", "--save-models", str(tmp_path / "models")]
+    result = CliRunner().invoke(app, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "models" / "fold-3" / "config.json").read_text())
+    assert {tag[2:] for tag in config["id2label"].values() if tag != "O"} == {
+        "Drug",
+        "Adverse-Effect",
+        "Dose",
+    }
+    scores = json.loads(out.read_text())["folds"][0]["scores"]
+    assert "Dose" not in scores and "Drug" in scores
