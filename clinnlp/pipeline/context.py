@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from clinnlp.assertion.context import assert_spans, find_modifiers, load_rules
-from clinnlp.pipeline.extensions import install_extensions
+from clinnlp.pipeline.extensions import ConfigOnly, install_extensions
 
 
-class ContextComponent:
+class ContextComponent(ConfigOnly):
     """Set ``span._.clinnlp_assertion`` (present, negated, possible, hypothetical,
     historical, family) on each of ``doc.ents`` whose label is in ``labels`` (all when
     empty), with scopes inside the sentences of ``doc.sents`` (the whole text when the
@@ -55,16 +54,3 @@ class ContextComponent:
         for ent, (status, _) in zip(ents, assert_spans(spans, modifiers), strict=True):
             ent._.clinnlp_assertion = status
         return doc
-
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """Nothing to write: the rules file's path is in the component's config."""
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> ContextComponent:
-        return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        install_extensions()

@@ -8,7 +8,9 @@ reads them into a Document.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from spacy.tokens import Doc, Span
 
@@ -38,3 +40,25 @@ def install_extensions() -> None:
         cls = _CLASSES[kind]
         if not cls.has_extension(name):
             cls.set_extension(name, default=default)
+
+
+_C = TypeVar("_C", bound="ConfigOnly")
+
+
+class ConfigOnly:
+    """Serialisation of a component whose whole state is its config (a file or folder path):
+    ``to_disk`` writes nothing, ``from_disk`` reads nothing, and unpickling (``n_process``
+    workers) installs the extensions again."""
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Nothing to write: what the component reads is named in its config."""
+
+    def from_disk(self: _C, path: str | Path, *, exclude: Iterable[str] = ()) -> _C:
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        install_extensions()

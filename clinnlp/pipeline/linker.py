@@ -8,14 +8,14 @@ a short form the abbreviation detector resolved ("HFS") is linked by its long fo
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from clinnlp.pipeline.extensions import install_extensions
+from clinnlp.pipeline.extensions import ConfigOnly, install_extensions
 
 #: Which knowledge base links which label, with its similarity threshold.
 DEFAULT_LABELS: dict[str, tuple[str, float]] = {
@@ -31,7 +31,7 @@ def _knowledge_base(folder: str) -> tuple[Any, dict[str, list[str]]]:
     return load(folder)
 
 
-class LinkerComponent:
+class LinkerComponent(ConfigOnly):
     """Set ``span._.clinnlp_concepts`` on each entity whose label has a knowledge base: a
     list of ``[id, name, score, xrefs]``, best first (empty when nothing passes the
     threshold).
@@ -84,16 +84,3 @@ class LinkerComponent:
             for ent, concepts in zip(ents, found, strict=True):
                 ent._.clinnlp_concepts = [[c.id, c.name, c.score, c.xrefs] for c in concepts]
         return doc
-
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """Nothing to write: the knowledge bases' folder is in the component's config."""
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> LinkerComponent:
-        return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        install_extensions()
