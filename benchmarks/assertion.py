@@ -14,11 +14,10 @@ negated or hypothetical gold events come out asserted.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
 from collections import Counter
 from pathlib import Path
+
+from _results import write_result
 
 from clinnlp.assertion.context import assert_spans, find_modifiers
 from clinnlp.readers import read
@@ -88,13 +87,7 @@ def main() -> None:
             f"{r['not_asserted_gold_reported_asserted']:>17}"
         )
     if args.json:
-        meta = {
-            "command": "python benchmarks/assertion.py",
-            "date": time.strftime("%Y-%m-%d"),
-            "machine": platform.machine(),
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n", "utf-8")
+        write_result(args.json, "python benchmarks/assertion.py", {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ import bz2
 import csv
 import json
 import pickle
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from _results import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT / "tests" / "fixtures" / "linking" / "ade_events_hpo.tsv"
@@ -171,13 +172,7 @@ def main() -> None:
         f"linker, {t['seconds_with']:.1f} s with it: throughput ratio {t['ratio']:.2f}"
     )
     if args.json:
-        meta = {
-            "command": "python benchmarks/linking.py",
-            "date": time.strftime("%Y-%m-%d"),
-            "machine": platform.machine(),
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({**meta, **result}, indent=2) + "\n", "utf-8")
+        write_result(args.json, "python benchmarks/linking.py", result)
 
 
 if __name__ == "__main__":
