@@ -163,6 +163,13 @@ E_OUT_DAMAGED = (
 )
 
 # Cross-validation results (clinnlp cv --json).
+E_CHECKPOINT_UNREADABLE = (
+    "{path}: cannot be read as a clinnlp training checkpoint; move it away to train afresh"
+)
+E_CHECKPOINT_OTHER = (
+    "{path}: a training checkpoint of another recipe or corpus; move it away to train afresh, "
+    "or rerun the command that wrote it to resume"
+)
 E_CV_NOT_RESULT = "{path}: exists but is not a cv result; move it or pick another --json"
 E_CV_FOLDS = (
     "--folds: {found!r} is not a fold; expected comma-separated integers from 0 to k-1 ({k} folds)"

@@ -132,11 +132,19 @@ def related_doc(i: int, text: str, cause: str, effect: str, other: str) -> Docum
 
 
 @pytest.fixture(scope="session")
-def related_model(tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def related_docs() -> list[Document]:
+    """The :data:`CAUSES` sentences with their Drug, Adverse-Effect and Causes annotations."""
+    return [related_doc(i, *row) for i, row in enumerate(CAUSES)]
+
+
+@pytest.fixture(scope="session")
+def related_model(
+    tiny_encoder: Path, related_docs: list[Document], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A tiny model trained to link each event to the drug that caused it (relation head)."""
     from clinnlp.training.train import TrainConfig, save_model, train
 
-    docs = [related_doc(i, *row) for i, row in enumerate(CAUSES)]
+    docs = related_docs
     cfg = TrainConfig(
         base=str(tiny_encoder),
         epochs=200,

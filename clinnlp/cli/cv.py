@@ -32,7 +32,11 @@ def cv_cli(
     ] = None,
     json_out: Annotated[
         Path | None,
-        typer.Option("--json", help="Write the results here, after every fold; rerun to resume."),
+        typer.Option(
+            "--json",
+            help="Write the results here, after every fold, and each running fold's training "
+            "state beside it (JSON.checkpoints/) after every epoch; rerun to resume.",
+        ),
     ] = None,
     save_models: Annotated[
         Path | None, typer.Option(help="Keep each fold's model in this folder (fold-N).")
@@ -109,9 +113,20 @@ def cv_cli(
         if json_out:  # after every fold, so an interrupted run loses nothing finished
             save_results(json_out, recipe, summary)
 
+    states = json_out.with_name(f"{json_out.name}.checkpoints") if json_out else None
     result = cross_validate(
-        docs, cfg, k=k, folds=run, on_fold=on_fold, save_dir=save_models, done=done, extra=extra
+        docs,
+        cfg,
+        k=k,
+        folds=run,
+        on_fold=on_fold,
+        save_dir=save_models,
+        done=done,
+        extra=extra,
+        checkpoints=states,
     )
     typer.echo(format_cv(result))
     if json_out:
         save_results(json_out, recipe, result)
+    if states is not None and states.is_dir() and not any(states.iterdir()):
+        states.rmdir()  # our own folder, left only while a fold is unfinished

@@ -80,7 +80,10 @@ def train_cli(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing model folder.")] = False,
 ) -> None:
-    """Fine-tune a token classifier and save it with its config, metrics and model card."""
+    """Fine-tune a token classifier and save it with its config, metrics and model card.
+
+    The training state is kept in OUT.checkpoint.pt after every epoch until the model is
+    saved: the same command, run again after a stop, resumes from the last epoch."""
     from clinnlp.readers import read
     from clinnlp.training.card import cv_evaluation, model_card
     from clinnlp.training.sources import Source, load_sources
@@ -112,9 +115,13 @@ def train_cli(
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = load_sources(sources, cfg.label_map, fmt=fmt)
     dev_docs = list(read(dev, fmt)) if dev else None
-    tagger, metrics = train(docs, cfg, dev_docs, progress=lambda r: typer.echo(json.dumps(r)))
+    state = out.absolute().with_name(f"{out.absolute().name}.checkpoint.pt")
+    tagger, metrics = train(
+        docs, cfg, dev_docs, progress=lambda r: typer.echo(json.dumps(r)), checkpoint=state
+    )
     tagger.meta["corpus"] = " + ".join(corpora)
     if cv_result is not None and evaluation is not None:
         tagger.meta["evaluation"] = cv_evaluation(cv_result, evaluation.as_posix())
     save_model(tagger, out, model_card(tagger.meta))
+    state.unlink(missing_ok=True)
     typer.echo(f"Saved {', '.join(tagger.labels)} tagger to {out} ({metrics['seconds']:.0f} s)")

@@ -86,6 +86,7 @@ def cross_validate(
     save_dir: str | Path | None = None,
     done: Sequence[dict[str, Any]] = (),
     extra: Sequence[Document] = (),
+    checkpoints: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train and test one model per fold.
 
@@ -103,6 +104,9 @@ def cross_validate(
         extra: more training documents (other corpora); those whose ``metadata["pmid"]`` is
             a PMID of the test fold stay out of that fold's training, so nothing of a test
             abstract is learnt.
+        checkpoints: a folder for each running fold's training state (``fold-N.pt``, see
+            :func:`clinnlp.training.train.train`): a fold stopped midway resumes from its last
+            epoch. A fold's file is removed once ``on_fold`` has had its result.
 
     Returns:
         :func:`summarise` of every fold result: those in ``done`` and those run now.
@@ -120,7 +124,8 @@ def cross_validate(
         test_pmids = {str(d.metadata["pmid"]) for d in test}
         rest += [d for d in extra if str(d.metadata.get("pmid", "")) not in test_pmids]
         started = time.perf_counter()
-        tagger, metrics = train(rest, replace(config, seed=config.seed + f))
+        state = Path(checkpoints) / f"fold-{f}.pt" if checkpoints is not None else None
+        tagger, metrics = train(rest, replace(config, seed=config.seed + f), checkpoint=state)
         pred = predict_documents(tagger, test)
         if save_dir is not None:
             save_model(tagger, Path(save_dir) / f"fold-{f}", fp16=False)
@@ -135,6 +140,8 @@ def cross_validate(
         results[f] = result
         if on_fold:
             on_fold(summarise(results.values(), k), result)
+        if state is not None:
+            state.unlink(missing_ok=True)
     return summarise(results.values(), k)
 
 

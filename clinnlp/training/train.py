@@ -350,6 +350,7 @@ def train(
     config: TrainConfig | None = None,
     dev_docs: Sequence[Document] | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    checkpoint: str | Path | None = None,
 ) -> tuple[Tagger, dict[str, Any]]:
     """Fine-tune a tagger on ``docs``.
 
@@ -359,6 +360,10 @@ def train(
         dev_docs: documents for early stopping; when absent, ``config.dev_fraction`` of
             ``docs`` is held out (grouped by PMID when documents carry one).
         progress: called with a dict after every epoch (for logs and tests).
+        checkpoint: a file for the training state, written after every epoch but the last;
+            if it exists when training starts, training resumes from it (same recipe and
+            corpus only; see :mod:`clinnlp.training.checkpoint`). The caller removes it once
+            the trained model is saved.
 
     Returns:
         The tagger with its best dev weights, and metrics (per-epoch loss and dev F1, time).
@@ -440,7 +445,25 @@ def train(
     best_f1, best_state, bad_epochs, step = -1.0, None, 0, 0
     started = time.perf_counter()
     trained = [p for _, p in named]
-    for epoch in range(1, cfg.epochs + 1):
+    first, key = 1, ""
+    ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    if ckpt_path is not None:
+        from clinnlp.training import checkpoint as ckpt
+
+        key = ckpt.fingerprint(asdict(cfg), rows)
+        saved = ckpt.load(ckpt_path, key)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            if head is not None:
+                head.load_state_dict(saved["relations"])
+            optim.load_state_dict(saved["optim"])
+            sched.load_state_dict(saved["sched"])
+            ckpt.restore_random_state(rng, saved["random"])
+            history, best_f1, best_state = saved["history"], saved["best_f1"], saved["best"]
+            bad_epochs, step, first = saved["bad_epochs"], saved["step"], saved["epoch"] + 1
+            started -= history[-1]["seconds"]
+            logger.info("resuming from %s after epoch %d", ckpt_path, saved["epoch"])
+    for epoch in range(first, cfg.epochs + 1):
         model.train()
         if head is not None:
             head.train()
@@ -485,10 +508,29 @@ def train(
             else:
                 bad_epochs += 1
         history.append(record)
+        finished = step >= total or bool(dev and bad_epochs >= cfg.patience)
+        if ckpt_path is not None and not finished:
+            ckpt.save(
+                ckpt_path,
+                {
+                    "fingerprint": key,
+                    "epoch": epoch,
+                    "step": step,
+                    "history": history,
+                    "best_f1": best_f1,
+                    "best": best_state,
+                    "bad_epochs": bad_epochs,
+                    "model": model.state_dict(),
+                    **({"relations": head.state_dict()} if head is not None else {}),
+                    "optim": optim.state_dict(),
+                    "sched": sched.state_dict(),
+                    "random": ckpt.random_state(rng),
+                },
+            )
         logger.info("epoch %s", json.dumps(record))
         if progress:
             progress(record)
-        if step >= total or (dev and bad_epochs >= cfg.patience):
+        if finished:
             break
     if best_state is not None:
         model.load_state_dict(best_state["model"])

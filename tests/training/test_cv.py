@@ -149,6 +149,7 @@ def test_cv_cli_one_fold_then_resume(ade_dir, tiny_encoder, tmp_path):
     message = " ".join(other.output.split())
     assert other.exit_code == 1 and "config.lr" in message and "5e-05" in message, message
     assert json.loads(out.read_text())["folds"] == data["folds"]  # refused, nothing written
+    assert not (tmp_path / "cv.json.checkpoints").exists()  # no fold left unfinished
 
 
 def test_cv_cli_runs_of_other_folds_merge_into_one_file(ade_dir, tiny_encoder, tmp_path):

@@ -135,3 +135,39 @@ def test_train_cli_model_card_evaluation_comes_from_the_cv_json(tmp_path, tiny_e
     other = tmp_path / "other"
     refused = CliRunner().invoke(app, [*base, "--out", str(other), "--evaluation", str(cv_file)])
     assert refused.exit_code == 1 and "lr" in refused.output and not other.exists()
+
+
+def test_train_cli_stopped_after_an_epoch_resumes_from_it(tmp_path, tiny_encoder, monkeypatch):
+    """A run killed after epoch 1 (here: stopped as its checkpoint is written) resumes at
+    epoch 2 when the same command runs again, and its checkpoint goes once the model is saved."""
+    import json
+
+    import clinnlp.training.checkpoint as ckpt
+
+    class Killed(Exception):
+        pass
+
+    save = ckpt.save
+
+    def save_then_die(path, state):
+        save(path, state)
+        raise Killed
+
+    corpus = tmp_path / "brat"
+    write_brat(corpus)
+    out = tmp_path / "model"
+    args = ["train", str(corpus), "--base", str(tiny_encoder), "--out", str(out)]
+    args += ["--epochs", "3", "--batch-size", "2", "--dev-fraction", "0"]
+    monkeypatch.setattr(ckpt, "save", save_then_die)
+    stopped = CliRunner().invoke(app, args)
+    assert isinstance(stopped.exception, Killed)
+    state = tmp_path / "model.checkpoint.pt"
+    assert state.is_file() and not (out / "clinnlp.json").exists()
+    monkeypatch.setattr(ckpt, "save", save)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    epochs = [json.loads(line)["epoch"] for line in again.output.splitlines() if '"epoch"' in line]
+    assert epochs == [2, 3]
+    meta = json.loads((out / "clinnlp.json").read_text())
+    assert [h["epoch"] for h in meta["metrics"]["history"]] == [1, 2, 3]
+    assert not state.exists()
