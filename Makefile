@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: install run test test-slow lint corpora kb model cv ablation bench clean
+.PHONY: install run test test-slow lint corpora kb model cv cv-fold cv-merge ablation bench clean
 
 install: $(VENV)/.installed
 
@@ -67,6 +67,17 @@ model: install corpora
 cv: install corpora
 	mkdir -p $(RESULTS)
 	$(VENV)/bin/clinnlp cv $(SOURCES) $(RECIPE) --json $(RESULTS)/cv-shipped.json
+
+# Folds in parallel: `make cv-fold FOLD=N` in several shells (on a CPU, OMP_NUM_THREADS=1
+# each: one fold per core), then `make cv-merge` adds them to $(RESULTS)/cv-shipped.json.
+cv-fold: install corpora
+	$(VENV)/bin/clinnlp cv $(SOURCES) $(RECIPE) --folds $(FOLD) --json runs/cv/fold-$(FOLD).json
+
+cv-merge: install
+	@test -n "$(wildcard runs/cv/fold-*.json)" || { echo "no runs/cv/fold-*.json to merge"; exit 1; }
+	mkdir -p $(RESULTS)
+	$(VENV)/bin/clinnlp cv $(SOURCES) $(RECIPE) --json $(RESULTS)/cv-shipped.json \
+		$(addprefix --merge ,$(wildcard runs/cv/fold-*.json))
 
 # Every recipe of the entity ablation (folds and full models), then its table. Hours on a
 # 2-core CPU; `python benchmarks/run_recipes.py --jobs 12` shares one GPU between a dozen runs.

@@ -178,6 +178,12 @@ E_CV_BENCHMARK = (
     "the first corpus of `clinnlp cv` is the ADE-Corpus-V2 folder whose folds are tested; "
     "{spec} is not one (give it plain or as ade:PATH, and other corpora after it)"
 )
+E_CV_MERGE_MISSING = "{path}: no such cv result to merge"
+E_CV_MERGE_CONFLICT = (
+    "fold {fold} has different results in {first} and {second}; merge only runs of one recipe "
+    "that ran each fold once"
+)
+E_CV_MERGE_USAGE = "--merge writes into --json and runs no fold: give --json, and no --folds"
 E_CV_OTHER_RECIPE = (
     "{path}: holds a cv run of another recipe ({option} was {stored!r} there, {given!r} now); "
     "run with the same options to add folds to it, or pick another --json to keep both"

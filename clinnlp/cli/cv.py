@@ -11,7 +11,7 @@ import typer
 
 from clinnlp.cli import _options as o
 from clinnlp.cli._app import app, cli_errors
-from clinnlp.errors import E_CV_BENCHMARK, ConfigError
+from clinnlp.errors import E_CV_BENCHMARK, E_CV_MERGE_MISSING, E_CV_MERGE_USAGE, ConfigError
 
 
 @app.command("cv")
@@ -36,6 +36,14 @@ def cv_cli(
             "--json",
             help="Write the results here, after every fold, and each running fold's training "
             "state beside it (JSON.checkpoints/) after every epoch; rerun to resume.",
+        ),
+    ] = None,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--merge",
+            help="Run no fold: add the folds of these cv results of the same recipe (folds "
+            "run in parallel, each with its own --json) to --json, and print the table.",
         ),
     ] = None,
     save_models: Annotated[
@@ -64,9 +72,11 @@ def cv_cli(
     from clinnlp.training.cv import (
         cross_validate,
         format_cv,
+        merge_folds,
         parse_folds,
         previous_folds,
         save_results,
+        summarise,
     )
     from clinnlp.training.sources import KINDS, Source, load_sources, normalize_ade_relations
 
@@ -97,13 +107,24 @@ def cv_cli(
         weak_doses,
         vocabulary_exhaustive,
     )
+    recipe = {"k": k, "config": asdict(cfg), "corpus": benchmark.path}
+    if merge:
+        if json_out is None or folds:
+            raise ConfigError(E_CV_MERGE_USAGE)
+        missing = [p for p in merge if not p.is_file()]
+        if missing:
+            raise ConfigError(E_CV_MERGE_MISSING.format(path=missing[0]))
+        runs = [(str(p), previous_folds(p, recipe)) for p in [json_out, *merge]]
+        merged = summarise(merge_folds(runs), k)
+        save_results(json_out, recipe, merged)
+        typer.echo(format_cv(merged))
+        return
     docs = [normalize_ade_relations(d) for d in read_ade(benchmark.path, remove_overlapping=True)]
     if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively
         annotated = sorted(KINDS["ade"].annotated or ())
         docs = [replace(d, metadata={**d.metadata, "annotated": annotated}) for d in docs]
     extra = load_sources(extra_sources, cfg.label_map)
     run = parse_folds(folds, k) if folds else None
-    recipe = {"k": k, "config": asdict(cfg), "corpus": benchmark.path}
     done = previous_folds(json_out, recipe) if json_out else []
     if done:
         typer.echo(f"Resuming: folds {[r['fold'] for r in done]} already done in {json_out}")

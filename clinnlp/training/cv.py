@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from clinnlp.errors import E_CV_FOLDS, E_CV_NOT_RESULT, E_CV_OTHER_RECIPE, ConfigError
+from clinnlp.errors import (
+    E_CV_FOLDS,
+    E_CV_MERGE_CONFLICT,
+    E_CV_NOT_RESULT,
+    E_CV_OTHER_RECIPE,
+    ConfigError,
+)
 from clinnlp.schema import Document
 from clinnlp.training.train import TrainConfig, predict_documents, save_model, train
 
@@ -196,6 +202,26 @@ def previous_folds(path: Path, recipe: dict[str, Any]) -> list[dict[str, Any]]:
             E_CV_OTHER_RECIPE.format(path=path, option=option, stored=stored, given=given)
         )
     return list(data["folds"])
+
+
+def merge_folds(runs: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The fold results of several runs of one recipe (``(name, folds)`` each, e.g. folds run
+    in parallel), each fold once, sorted.
+
+    Raises:
+        ConfigError: two runs hold different results for the same fold (names both).
+    """
+    merged: dict[int, dict[str, Any]] = {}
+    where: dict[int, str] = {}
+    for name, folds in runs:
+        for result in folds:
+            fold = int(result["fold"])
+            if fold in merged and merged[fold] != result:
+                raise ConfigError(
+                    E_CV_MERGE_CONFLICT.format(fold=fold, first=where[fold], second=name)
+                )
+            merged[fold], where[fold] = result, name
+    return [merged[f] for f in sorted(merged)]
 
 
 def recipe_difference(

@@ -166,6 +166,42 @@ def test_cv_cli_runs_of_other_folds_merge_into_one_file(ade_dir, tiny_encoder, t
     assert sum(1 for line in table if line.strip()[:2] in ("0 ", "1 ", "2 ")) == 3
 
 
+def test_cv_cli_merge_joins_folds_run_in_parallel(ade_dir, tiny_encoder, tmp_path):
+    """Folds run in separate processes (one --json each) merge into one result; a part of
+    another recipe, a fold with two different results or a missing part is refused."""
+    parts = [tmp_path / "a.json", tmp_path / "b.json"]
+    for folds, part in zip(("0", "1"), parts, strict=True):
+        result = CliRunner().invoke(app, _args(ade_dir, tiny_encoder, part, folds))
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "all.json"
+    args = _args(ade_dir, tiny_encoder, out, "0")
+    merge = args[:4] + args[6:]  # the same recipe, without --folds
+    result = CliRunner().invoke(app, [*merge, "--merge", str(parts[0]), "--merge", str(parts[1])])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    folds = [json.loads(p.read_text())["folds"][0] for p in parts]
+    assert data["folds"] == folds and data["config"] == json.loads(parts[0].read_text())["config"]
+    assert data["mean"]["Drug"] == (folds[0]["scores"]["Drug"] + folds[1]["scores"]["Drug"]) / 2
+    assert "mean" in result.output and result.output.count("\n     0 ") == 1
+
+    before = out.read_text()
+    odd = tmp_path / "odd.json"
+    changed = json.loads(parts[1].read_text())
+    changed["folds"][0]["scores"]["Drug"] = 0.5
+    odd.write_text(json.dumps(changed))
+    refused = CliRunner().invoke(app, [*merge, "--merge", str(odd)])
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "fold 1" in message and "odd.json" in message, message
+    changed["config"]["lr"] = 5e-5
+    odd.write_text(json.dumps(changed))
+    refused = CliRunner().invoke(app, [*merge, "--merge", str(odd)])
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "odd.json" in message and "config.lr" in message, message
+    missing = CliRunner().invoke(app, [*merge, "--merge", str(tmp_path / "none.json")])
+    assert missing.exit_code == 1 and "none.json" in " ".join(missing.output.split())
+    assert out.read_text() == before  # nothing refused was written
+
+
 def test_cv_cli_killed_during_a_fold_resumes_without_losing_finished_ones(ade_dir, tmp_path):
     """SIGKILL while fold 1 trains: fold 0 stays in the JSON, and the rerun does only fold 1."""
     out = tmp_path / "cv.json"
