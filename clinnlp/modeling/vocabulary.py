@@ -164,6 +164,56 @@ def drug_vocabulary() -> DrugVocabulary:
     return DrugVocabulary.from_pairs(pairs, stop=stop)
 
 
+#: Guideline drug words the vocabulary lacks (contrast, drug classes, abbreviations).
+TERMS_FILE = Path(__file__).with_name("drug_terms.tsv")
+
+
+@dataclass(frozen=True)
+class DrugTerms:
+    """The terms of :data:`TERMS_FILE` and, per term, the words that must not come just
+    before or just after it for it to name a drug ("in contrast" is not a contrast agent)."""
+
+    vocabulary: DrugVocabulary
+    context: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]]
+
+    @classmethod
+    def read(cls, path: Path) -> DrugTerms:
+        pairs, context = [], {}
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cells = [*line.split("\t"), "", ""]
+            if not cells[0].strip() or not cells[1].strip():
+                raise ConfigError(f"{path}:{number}: expected a term and what it names")
+            term = tuple(t for t, _, _ in tokens(cells[0]))
+            pairs.append((cells[0], cells[1]))
+            before, after = (frozenset(w for w in c.split(",") if w) for c in cells[2:4])
+            context[term] = (before, after)
+        return cls(DrugVocabulary.from_pairs(pairs), context)
+
+    def find(self, text: str) -> list[Match]:
+        """Every term in ``text`` that its neighbouring words do not rule out."""
+        toks = tokens(text)
+        at = {start: i for i, (_, start, _) in enumerate(toks)}
+        out = []
+        for match in self.vocabulary.find(text):
+            first = at[match.start]
+            last = first + len(tokens(text[match.start : match.end])) - 1
+            not_after, not_before = self.context[tuple(t for t, _, _ in toks[first : last + 1])]
+            if first > 0 and toks[first - 1][0] in not_after:
+                continue
+            if last + 1 < len(toks) and toks[last + 1][0] in not_before:
+                continue
+            out.append(match)
+        return out
+
+
+@functools.cache
+def drug_terms() -> DrugTerms:
+    """The guideline drug words of :data:`TERMS_FILE` (read once a process)."""
+    return DrugTerms.read(TERMS_FILE)
+
+
 #: Below this tag confidence, a ``Drug`` span that names no vocabulary drug is dropped by
 #: :func:`merge_drugs`: chosen on the dev notes, the held-out notes and BC5CDR dev by mean
 #: Drug F1 among 0.8, 0.9, 0.95 and 1.0 (README, entity ablation).
@@ -175,16 +225,31 @@ def merge_drugs(
     spans: Sequence[SpanPrediction],
     min_confidence: float = MIN_CONFIDENCE,
     vocabulary: DrugVocabulary | None = None,
+    terms: bool = True,
 ) -> list[SpanPrediction]:
     """The tagger's spans merged with the vocabulary's drug names.
 
-    A predicted ``Drug`` span is kept when it overlaps a vocabulary name or its confidence is
-    at least ``min_confidence`` (outside the vocabulary the tagger's drugs are mostly devices,
-    sutures and anatomy in clinical notes); every vocabulary name that overlaps no kept span
-    is added as a ``Drug`` with confidence 1.0. Other labels pass unchanged. Sorted by start.
+    The names are the vocabulary's and (with ``terms``) the guideline's drug words
+    (:func:`drug_terms`: contrast, drug classes, abbreviations) where no vocabulary name is. A predicted ``Drug``
+    span is kept when it overlaps a name or its confidence is at least ``min_confidence``
+    (outside the vocabulary the tagger's drugs are mostly devices, sutures and anatomy in
+    clinical notes); a span of another label that lies inside a name is dropped (a drug name
+    is not an event); every name that overlaps no kept span is added as a ``Drug`` with
+    confidence 1.0. Other labels pass unchanged. Sorted by start.
     """
     vocabulary = vocabulary or drug_vocabulary()
     names = [(m.start, m.end) for m in vocabulary.find(text)]
+    names += [
+        (m.start, m.end)
+        for m in (drug_terms().find(text) if terms else [])
+        if all(m.end <= s or e <= m.start for s, e in names)
+    ]
+    names.sort()
+    spans = [
+        p
+        for p in spans
+        if p.label == DRUG or not any(s <= p.start and p.end <= e for s, e in names)
+    ]
 
     def named(start: int, end: int) -> bool:
         return any(s < end and start < e for s, e in names)

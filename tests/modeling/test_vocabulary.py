@@ -58,3 +58,63 @@ def test_vocabulary_packaged_names_load_without_torch_or_spacy():
     assert int(size) > 50_000
     assert rest.strip() == "['Lisinopril', 'Zestril', 'amoxicillin', 'NSAIDs'] False False"
     assert drug_vocabulary() is drug_vocabulary()  # built once a process
+
+
+def test_guideline_drug_words_are_found_unless_their_neighbours_rule_them_out():
+    from clinnlp.modeling.vocabulary import drug_terms
+
+    terms = drug_terms()
+    text = (
+        "In contrast, IV contrast was given; contrast-enhanced CT. ASA class II, on ASA 81 mg. "
+        "Beta blockers, ACE inhibitors, abx and a PPI."
+    )
+    found = [(text[m.start : m.end], m.drug) for m in terms.find(text)]
+    assert found == [
+        ("contrast", "contrast agent"),
+        ("ASA", "aspirin"),
+        ("Beta blockers", "beta-blocker"),
+        ("ACE inhibitors", "ACE inhibitor"),
+        ("abx", "antibiotic"),
+        ("PPI", "proton pump inhibitor"),
+    ]
+    assert [text[m.start : m.start + 8] for m in terms.find(text)][:2] == ["contrast", "ASA 81 m"]
+
+
+def test_guideline_drug_words_file_errors_name_the_line(tmp_path):
+    import pytest
+
+    from clinnlp.errors import ConfigError
+    from clinnlp.modeling.vocabulary import DrugTerms
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("# comment\nstatin\tstatin\nnaming-nothing\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"terms\.tsv:3: expected a term and what it names"):
+        DrugTerms.read(path)
+
+
+def test_merge_keeps_confident_or_named_drugs_adds_names_and_drops_events_inside_names():
+    from clinnlp.modeling.align import SpanPrediction as Span
+    from clinnlp.modeling.vocabulary import merge_drugs
+
+    vocabulary = DrugVocabulary.from_pairs([("cefotaxime", "cefotaxime"), ("heparin", "heparin")])
+    text = "Cefotaxime given. Vicryl closure. Heparin drip, IV contrast; NSAID rash."
+
+    def span(label: str, word: str, confidence: float) -> Span:
+        return Span(label, text.index(word), text.index(word) + len(word), confidence)
+
+    spans = [
+        span("Adverse-Effect", "Cefotaxime", 0.6),  # a drug name read as an event
+        span("Drug", "Vicryl", 0.9),  # not a vocabulary name, not confident
+        span("Drug", "Heparin", 0.5),  # a name: kept at any confidence
+        span("Adverse-Effect", "rash", 0.9),  # outside every name: kept
+    ]
+    merged = merge_drugs(text, spans, 0.95, vocabulary)
+    assert [(p.label, text[p.start : p.end], p.confidence) for p in merged] == [
+        ("Drug", "Cefotaxime", 1.0),
+        ("Drug", "Heparin", 0.5),
+        ("Drug", "contrast", 1.0),
+        ("Drug", "NSAID", 1.0),
+        ("Adverse-Effect", "rash", 0.9),
+    ]
+    without = merge_drugs(text, spans, 0.95, vocabulary, terms=False)
+    assert [text[p.start : p.end] for p in without] == ["Cefotaxime", "Heparin", "rash"]
