@@ -42,7 +42,7 @@ EVAL_SETS = {
     "bc5cdr-dev": ("corpora/data/bc5cdr/CDR_DevelopmentSet.PubTator.txt", "pubtator"),
 }
 #: The shipped pipeline's row: the shipped model with its drugs merged with the vocabulary.
-PIPELINE = "shipped pipeline (+ drug vocabulary, min confidence 0.95)"
+PIPELINE = "shipped pipeline (+ drug vocabulary and words, min confidence 0.95)"
 #: Thresholds of the drug merge compared (None: the model alone).
 THRESHOLDS = (None, 0.8, 0.9, 0.95, 1.0)
 GOLD_MAP = {"bc5cdr-dev": {"Chemical": "Drug", "Disease": ""}}

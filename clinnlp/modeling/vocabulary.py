@@ -168,10 +168,16 @@ def drug_vocabulary() -> DrugVocabulary:
 TERMS_FILE = Path(__file__).with_name("drug_terms.tsv")
 
 
+#: What a term of :data:`TERMS_FILE` names when it names no drug.
+NOT_A_DRUG = "-"
+
+
 @dataclass(frozen=True)
 class DrugTerms:
     """The terms of :data:`TERMS_FILE` and, per term, the words that must not come just
-    before or just after it for it to name a drug ("in contrast" is not a contrast agent)."""
+    before or just after it for it to name a drug ("in contrast" is not a contrast agent).
+    Terms that name :data:`NOT_A_DRUG` (sutures, dressings, "luminal") overrule the
+    vocabulary and the tagger."""
 
     vocabulary: DrugVocabulary
     context: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]]
@@ -229,38 +235,39 @@ def merge_drugs(
 ) -> list[SpanPrediction]:
     """The tagger's spans merged with the vocabulary's drug names.
 
-    The names are the vocabulary's and (with ``terms``) the guideline's drug words
-    (:func:`drug_terms`: contrast, drug classes, abbreviations) where no vocabulary name is. A predicted ``Drug``
-    span is kept when it overlaps a name or its confidence is at least ``min_confidence``
-    (outside the vocabulary the tagger's drugs are mostly devices, sutures and anatomy in
-    clinical notes); a span of another label that lies inside a name is dropped (a drug name
-    is not an event); every name that overlaps no kept span is added as a ``Drug`` with
-    confidence 1.0. Other labels pass unchanged. Sorted by start.
+    The names are the vocabulary's and (with ``terms``) the guideline's drug words of
+    :func:`drug_terms` (contrast, drug classes, abbreviations, missing brands) where no
+    vocabulary name is; its words that name no drug (sutures, dressings) overrule both. A
+    predicted ``Drug`` span is dropped when it overlaps such a word, and kept when it
+    overlaps a name or its confidence is at least ``min_confidence`` (outside the vocabulary
+    the tagger's drugs are mostly devices, sutures and anatomy in clinical notes). A span of
+    another label inside a name is dropped (a drug name is not an event). Every name that
+    overlaps no kept span is added as a ``Drug`` with confidence 1.0. Sorted by start.
     """
     vocabulary = vocabulary or drug_vocabulary()
+    words = drug_terms().find(text) if terms else []
+    not_drugs = [(m.start, m.end) for m in words if m.drug == NOT_A_DRUG]
+
+    def overlaps(start: int, end: int, ranges: list[tuple[int, int]]) -> bool:
+        return any(s < end and start < e for s, e in ranges)
+
     names = [(m.start, m.end) for m in vocabulary.find(text)]
+    names = [(s, e) for s, e in names if not overlaps(s, e, not_drugs)]
     names += [
         (m.start, m.end)
-        for m in (drug_terms().find(text) if terms else [])
-        if all(m.end <= s or e <= m.start for s, e in names)
+        for m in words
+        if m.drug != NOT_A_DRUG and not overlaps(m.start, m.end, names)
     ]
     names.sort()
-    spans = [
-        p
-        for p in spans
-        if p.label == DRUG or not any(s <= p.start and p.end <= e for s, e in names)
-    ]
 
-    def named(start: int, end: int) -> bool:
-        return any(s < end and start < e for s, e in names)
+    def keep(p: SpanPrediction) -> bool:
+        if p.label != DRUG:
+            return not any(s <= p.start and p.end <= e for s, e in names)
+        if overlaps(p.start, p.end, not_drugs):
+            return False
+        return p.confidence >= min_confidence or overlaps(p.start, p.end, names)
 
-    kept = [
-        p
-        for p in spans
-        if p.label != DRUG or p.confidence >= min_confidence or named(p.start, p.end)
-    ]
+    kept = [p for p in spans if keep(p)]
     taken = [(p.start, p.end) for p in kept]
-    added = [
-        SpanPrediction(DRUG, s, e, 1.0) for s, e in names if all(e <= a or b <= s for a, b in taken)
-    ]
+    added = [SpanPrediction(DRUG, s, e, 1.0) for s, e in names if not overlaps(s, e, taken)]
     return sorted(kept + added, key=lambda p: (p.start, p.end))

@@ -118,3 +118,18 @@ def test_merge_keeps_confident_or_named_drugs_adds_names_and_drops_events_inside
     ]
     without = merge_drugs(text, spans, 0.95, vocabulary, terms=False)
     assert [text[p.start : p.end] for p in without] == ["Cefotaxime", "Heparin", "rash"]
+
+
+def test_merge_drops_what_the_guideline_puts_out_of_scope_however_confident():
+    """Sutures and dressings are no drugs even when the vocabulary names them ("Coban" is a
+    monensin brand there) or the tagger is sure; "luminal" is anatomy, not phenobarbital."""
+    from clinnlp.modeling.align import SpanPrediction as Span
+    from clinnlp.modeling.vocabulary import merge_drugs
+
+    text = "Closed with 4-0 Vicryl, wrapped in Coban; luminal narrowing. Lidocaine given."
+    vicryl = text.index("Vicryl")
+    spans = [Span("Drug", vicryl, vicryl + 6, 0.99)]
+    merged = merge_drugs(text, spans, 0.95)
+    assert [(p.label, text[p.start : p.end]) for p in merged] == [("Drug", "Lidocaine")]
+    without = merge_drugs(text, spans, 0.95, terms=False)
+    assert [text[p.start : p.end] for p in without] == ["Vicryl", "Coban", "luminal", "Lidocaine"]
