@@ -17,10 +17,8 @@
 from __future__ import annotations
 
 import argparse
-import bz2
 import csv
 import json
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -37,12 +35,9 @@ CDR = ROOT / "corpora" / "data" / "bc5cdr"
 
 def drugbank_of_names() -> dict[str, str]:
     """Every name of drug-named-entity-recognition (lowercased) -> its drug's DrugBank id."""
-    from clinnlp.modeling.vocabulary import _module_file
+    from clinnlp.modeling.vocabulary import drug_package_data
 
-    with bz2.open(
-        _module_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
-    ) as f:
-        data = pickle.load(f)  # noqa: S301  the installed package's own data file
+    data, _ = drug_package_data()
     info = data["drug_canonical_to_data"]
     out = {}
     for variant, canonicals in data["drug_variant_to_canonical"].items():

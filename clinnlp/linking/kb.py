@@ -15,13 +15,11 @@ Each concept is ``(scispaCy Entity, cross-references)``.
 
 from __future__ import annotations
 
-import bz2
-import pickle
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from clinnlp.modeling.vocabulary import OUT_OF_SCOPE, _keep, _module_file, tokens
+from clinnlp.modeling.vocabulary import OUT_OF_SCOPE, drug_package_data, keep_name, tokens
 
 #: The root of HPO's phenotype terms (modes of inheritance, onset... are left out).
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
@@ -29,20 +27,12 @@ PHENOTYPIC_ABNORMALITY = "HP:0000118"
 
 def _clean(name: str, stop: frozenset[str]) -> bool:
     words = [t for t, _, _ in tokens(name)]
-    return _keep(words, stop) and not OUT_OF_SCOPE.search(name.lower())
+    return keep_name(words, stop) and not OUT_OF_SCOPE.search(name.lower())
 
 
 def drug_concepts() -> Iterator[tuple[dict[str, Any], list[str]]]:
     """Every drug of drug-named-entity-recognition with its cleaned names."""
-    from clinnlp.modeling.vocabulary import _names_in
-
-    with bz2.open(
-        _module_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
-    ) as f:
-        data = pickle.load(f)  # noqa: S301  the installed package's own data file
-    stop = frozenset(
-        _names_in(_module_file("drug_named_entity_recognition", "util.py"), "stopwords")
-    )
+    data, stop = drug_package_data()
     aliases: dict[str, list[str]] = {}
     for variant, canonicals in data["drug_variant_to_canonical"].items():
         for canonical in canonicals:

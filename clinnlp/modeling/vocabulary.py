@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clinnlp.errors import ConfigError
 from clinnlp.modeling.align import SpanPrediction
@@ -56,7 +57,8 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(0).lower(), m.start(), m.end()) for m in TOKEN.finditer(text)]
 
 
-def _keep(words: list[str], stop: frozenset[str]) -> bool:
+def keep_name(words: list[str], stop: frozenset[str]) -> bool:
+    """Whether a name (its :func:`tokens`) survives the cleaning of the module docstring."""
     alnum = [w for w in words if w[0].isalnum()]
     if not alnum or len(words) > MAX_TOKENS:
         return False
@@ -90,7 +92,7 @@ class DrugVocabulary:
             if OUT_OF_SCOPE.search(name.lower()) or OUT_OF_SCOPE.search(drug.lower()):
                 continue
             words = [t for t, _, _ in tokens(name)]
-            if _keep(words, stopset):
+            if keep_name(words, stopset):
                 names.setdefault(tuple(words), drug)
         return cls(names)
 
@@ -127,7 +129,7 @@ def _word_end(text: str, at: int) -> bool:
     return at == len(text) or not text[at].isalnum()
 
 
-def _module_file(package: str, relative: str) -> Path:
+def package_file(package: str, relative: str) -> Path:
     """A file inside an installed package, found without importing the package (importing
     drug-named-entity-recognition builds a fuzzy index; importing spaCy imports torch)."""
     spec = importlib.util.find_spec(package)
@@ -139,7 +141,7 @@ def _module_file(package: str, relative: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
-def _names_in(path: Path, name: str) -> set[str]:
+def module_names(path: Path, name: str) -> set[str]:
     """A module-level set of words from a data-only module file, loaded on its own."""
     spec = importlib.util.spec_from_file_location(f"_clinnlp_{path.stem}", path)
     assert spec is not None and spec.loader is not None
@@ -148,14 +150,24 @@ def _names_in(path: Path, name: str) -> set[str]:
     return set(getattr(module, name))
 
 
+#: The package the drug names come from.
+DRUG_PACKAGE = "drug_named_entity_recognition"
+
+
+def drug_package_data() -> tuple[dict[str, Any], frozenset[str]]:
+    """The drug-named-entity-recognition dictionary (variants, canonical names and their
+    data) and that package's own stop words, read without importing the package."""
+    with bz2.open(package_file(DRUG_PACKAGE, "drug_ner_dictionary.pkl.bz2"), "rb") as handle:
+        data = pickle.load(handle)  # noqa: S301  the installed package's own data file
+    return data, frozenset(module_names(package_file(DRUG_PACKAGE, "util.py"), "stopwords"))
+
+
 @functools.cache
 def drug_vocabulary() -> DrugVocabulary:
     """The cleaned vocabulary of ``drug-named-entity-recognition`` (built once a process)."""
-    package = "drug_named_entity_recognition"
-    with bz2.open(_module_file(package, "drug_ner_dictionary.pkl.bz2"), "rb") as handle:
-        data = pickle.load(handle)  # noqa: S301  the installed package's own data file
-    stop = _names_in(_module_file(package, "util.py"), "stopwords")
-    stop |= _names_in(_module_file("spacy", "lang/en/stop_words.py"), "STOP_WORDS")
+    data, package_stop = drug_package_data()
+    stop = set(package_stop)
+    stop |= module_names(package_file("spacy", "lang/en/stop_words.py"), "STOP_WORDS")
     pairs = (
         (variant, canonicals[0])
         for variant, canonicals in data["drug_variant_to_canonical"].items()
