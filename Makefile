@@ -68,10 +68,12 @@ cv: install corpora
 	mkdir -p $(RESULTS)
 	$(VENV)/bin/clinnlp cv $(SOURCES) $(RECIPE) --json $(RESULTS)/cv-shipped.json
 
-# Folds in parallel: `make cv-fold FOLD=N` in several shells (on a CPU, OMP_NUM_THREADS=1
-# each: one fold per core), then `make cv-merge` adds them to $(RESULTS)/cv-shipped.json.
-cv-fold: install corpora
-	$(VENV)/bin/clinnlp cv $(SOURCES) $(RECIPE) --folds $(FOLD) --json runs/cv/fold-$(FOLD).json
+# Folds in parallel (after `make corpora`): `make cv-fold FOLD=N` in several shells (one torch
+# thread each: one fold per core), then `make cv-merge` adds them to $(RESULTS)/cv-shipped.json.
+cv-fold: install
+	@test -n "$(FOLD)" || { echo "give the fold: make cv-fold FOLD=N"; exit 1; }
+	OMP_NUM_THREADS=1 $(VENV)/bin/clinnlp cv $(SOURCES) $(RECIPE) --folds $(FOLD) \
+		--json runs/cv/fold-$(FOLD).json
 
 cv-merge: install
 	@test -n "$(wildcard runs/cv/fold-*.json)" || { echo "no runs/cv/fold-*.json to merge"; exit 1; }

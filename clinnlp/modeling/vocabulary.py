@@ -196,33 +196,51 @@ class DrugTerms:
 
     @classmethod
     def read(cls, path: Path) -> DrugTerms:
-        pairs, context = [], {}
+        """The terms of a file in :data:`TERMS_FILE`'s format.
+
+        Raises:
+            ConfigError: a line without a term and what it names, a term the name cleaning
+                would drop (too short, out of scope), or a term given twice (names the line).
+        """
+        pairs: list[tuple[str, str]] = []
+        context: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {}
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             if not line.strip() or line.startswith("#"):
                 continue
-            cells = [*line.split("\t"), "", ""]
-            if not cells[0].strip() or not cells[1].strip():
-                raise ConfigError(f"{path}:{number}: expected a term and what it names")
+            cells = [c.strip() for c in [*line.split("\t"), "", ""]]
+            where = f"{path}:{number}"
+            if not cells[0] or not cells[1]:
+                raise ConfigError(f"{where}: expected a term, a tab and what it names")
             term = tuple(t for t, _, _ in tokens(cells[0]))
+            if term in context:
+                raise ConfigError(f"{where}: the term is given twice")
+            if len(DrugVocabulary.from_pairs([(cells[0], cells[1])])) == 0:
+                raise ConfigError(f"{where}: the term is too short or out of scope to match")
             pairs.append((cells[0], cells[1]))
-            before, after = (frozenset(w for w in c.split(",") if w) for c in cells[2:4])
+            before, after = (
+                frozenset(w.strip().lower() for w in c.split(",") if w.strip()) for c in cells[2:4]
+            )
             context[term] = (before, after)
         return cls(DrugVocabulary.from_pairs(pairs), context)
 
     def find(self, text: str) -> list[Match]:
-        """Every term in ``text`` that its neighbouring words do not rule out."""
+        """Every term in ``text`` that its neighbouring words (across one hyphen) do not
+        rule out."""
         toks = tokens(text)
         at = {start: i for i, (_, start, _) in enumerate(toks)}
+
+        def word(i: int, step: int) -> str:
+            if 0 <= i < len(toks) and toks[i][0] == "-":
+                i += step
+            return toks[i][0] if 0 <= i < len(toks) else ""
+
         out = []
         for match in self.vocabulary.find(text):
             first = at[match.start]
             last = first + len(tokens(text[match.start : match.end])) - 1
             not_after, not_before = self.context[tuple(t for t, _, _ in toks[first : last + 1])]
-            if first > 0 and toks[first - 1][0] in not_after:
-                continue
-            if last + 1 < len(toks) and toks[last + 1][0] in not_before:
-                continue
-            out.append(match)
+            if word(first - 1, -1) not in not_after and word(last + 1, 1) not in not_before:
+                out.append(match)
         return out
 
 

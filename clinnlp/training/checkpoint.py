@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +20,22 @@ import numpy as np
 from clinnlp.errors import E_CHECKPOINT_OTHER, E_CHECKPOINT_UNREADABLE, ConfigError
 
 
-def fingerprint(config: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
-    """A digest of the recipe and of the training rows (inputs, targets, relation pairs)."""
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+def fingerprint(
+    config: dict[str, Any], rows: Sequence[dict[str, Any]], dev: Sequence[Any] = ()
+) -> str:
+    """A digest of the recipe, the training rows (inputs, targets, relation pairs), the dev
+    documents of early stopping, and the versions of clinnlp, torch and transformers."""
+    import torch
+    import transformers
+
+    from clinnlp import __version__
+
+    versions = [__version__, torch.__version__, transformers.__version__]
+    digest = hashlib.sha256(json.dumps([config, versions], sort_keys=True, default=str).encode())
     for row in rows:
         digest.update(json.dumps([row.get(k) for k in sorted(row)]).encode())
+    for doc in dev:
+        digest.update(json.dumps(doc.to_dict(), sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -62,13 +72,16 @@ def restore_random_state(rng: random.Random, state: dict[str, Any]) -> None:
 
 
 def save(path: Path, state: dict[str, Any]) -> None:
-    """Writes ``state`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    """Writes ``state`` to ``path`` whole or not at all (:func:`clinnlp._files.write_atomic`)."""
+    import io
+
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    from clinnlp._files import write_atomic
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def load(path: Path, expected: str) -> dict[str, Any] | None:

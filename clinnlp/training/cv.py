@@ -122,6 +122,9 @@ def cross_validate(
     assignment = ade_folds(docs, k=k)
     wanted = list(folds if folds is not None else range(k))
     results = {int(r["fold"]): r for r in done}  # every fold already run is kept
+    if checkpoints is not None:  # a run stopped between a fold's result and its state's removal
+        for f in results:
+            (Path(checkpoints) / f"fold-{f}.pt").unlink(missing_ok=True)
     for f in wanted:
         if f in results:
             continue

@@ -450,7 +450,7 @@ def train(
     if ckpt_path is not None:
         from clinnlp.training import checkpoint as ckpt
 
-        key = ckpt.fingerprint(asdict(cfg), rows)
+        key = ckpt.fingerprint(asdict(cfg), rows, dev)
         saved = ckpt.load(ckpt_path, key)
         if saved is not None:
             model.load_state_dict(saved["model"])
@@ -462,7 +462,11 @@ def train(
             history, best_f1, best_state = saved["history"], saved["best_f1"], saved["best"]
             bad_epochs, step, first = saved["bad_epochs"], saved["step"], saved["epoch"] + 1
             started -= history[-1]["seconds"]
-            logger.info("resuming from %s after epoch %d", ckpt_path, saved["epoch"])
+            logger.warning(
+                "resuming from %s after epoch %d (move it away to train afresh)",
+                ckpt_path,
+                saved["epoch"],
+            )
     for epoch in range(first, cfg.epochs + 1):
         model.train()
         if head is not None:

@@ -78,6 +78,9 @@ def test_guideline_drug_words_are_found_unless_their_neighbours_rule_them_out():
         ("PPI", "proton pump inhibitor"),
     ]
     assert [text[m.start : m.start + 8] for m in terms.find(text)][:2] == ["contrast", "ASA 81 m"]
+    other = "Non-contrast CT; contrast CT; contrast-induced nephropathy; well versed; on Versed."
+    assert [other[m.start : m.end] for m in terms.find(other)] == ["contrast", "Versed"]
+    assert terms.find(other)[0].start == other.index("contrast-induced")
 
 
 def test_guideline_drug_words_file_errors_name_the_line(tmp_path):
@@ -87,9 +90,14 @@ def test_guideline_drug_words_file_errors_name_the_line(tmp_path):
     from clinnlp.modeling.vocabulary import DrugTerms
 
     path = tmp_path / "terms.tsv"
-    path.write_text("# comment\nstatin\tstatin\nnaming-nothing\n", "utf-8")
-    with pytest.raises(ConfigError, match=r"terms\.tsv:3: expected a term and what it names"):
-        DrugTerms.read(path)
+    for body, line, message in [
+        ("naming-nothing\n", 3, "expected a term, a tab and what it names"),
+        ("Statins\tstatin\n", 3, "the term is given twice"),
+        ("ab\tsomething\n", 3, "the term is too short or out of scope"),
+    ]:
+        path.write_text(f"# comment\nstatins\tstatin\n{body}", "utf-8")
+        with pytest.raises(ConfigError, match=rf"terms\.tsv:{line}: {message}"):
+            DrugTerms.read(path)
 
 
 def test_merge_keeps_confident_or_named_drugs_adds_names_and_drops_events_inside_names():

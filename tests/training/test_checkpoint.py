@@ -30,20 +30,35 @@ def stop_after(epoch):
     return progress
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"dev_fraction": 0.34, "patience": 5, "sample": {"": 0.6}}],
+    ids=["plain", "dev-and-sampling"],
+)
 def test_training_resumed_from_its_checkpoint_ends_as_if_never_stopped(
-    docs, tiny_encoder, tmp_path
+    docs, tiny_encoder, tmp_path, options, monkeypatch
 ):
+    """Also with early stopping on a dev split and rows sampled: the dev F1 is scripted so
+    that the best epoch (2) comes before the stop, and its weights must come back."""
     import torch
 
-    whole, whole_metrics = train(docs, config(tiny_encoder))
+    import clinnlp.training.train as tr
+
+    dev_f1 = iter([0.5, 0.9, 0.6, 0.5, 0.9, 0.6])  # the whole run's epochs, then the other's
+    monkeypatch.setattr(tr, "strict_f1", lambda gold, pred, labels=None: next(dev_f1))
+    whole, whole_metrics = train(docs, config(tiny_encoder, **options))
     state = tmp_path / "run.checkpoint.pt"
     with pytest.raises(Stop):
-        train(docs, config(tiny_encoder), progress=stop_after(2), checkpoint=state)
+        train(docs, config(tiny_encoder, **options), progress=stop_after(2), checkpoint=state)
     assert state.is_file()
     seen = []
-    resumed, metrics = train(docs, config(tiny_encoder), progress=seen.append, checkpoint=state)
+    resumed, metrics = train(
+        docs, config(tiny_encoder, **options), progress=seen.append, checkpoint=state
+    )
     assert [r["epoch"] for r in seen] == [3]  # epochs 1 and 2 were not run again
-    assert [r["loss"] for r in metrics["history"]] == [r["loss"] for r in whole_metrics["history"]]
+    losses = [repr(r["loss"]) for r in metrics["history"]]  # repr: nan when nothing sampled
+    assert losses == [repr(r["loss"]) for r in whole_metrics["history"]]
+    assert metrics["best_dev_f1"] == whole_metrics["best_dev_f1"]
     for mine, theirs in ((resumed.model, whole.model), (resumed.relations, whole.relations)):
         a, b = mine.state_dict(), theirs.state_dict()
         assert all(torch.equal(a[k], b[k]) for k in b)
@@ -62,6 +77,8 @@ def test_a_checkpoint_of_another_recipe_or_no_checkpoint_is_refused_and_kept(
     assert str(state) in str(err.value)
     with pytest.raises(ConfigError, match="another recipe or corpus"):
         train(docs[:-1], config(tiny_encoder), checkpoint=state)  # same recipe, other corpus
+    with pytest.raises(ConfigError, match="another recipe or corpus"):
+        train(docs, config(tiny_encoder), dev_docs=docs[:1], checkpoint=state)  # other dev set
     assert state.read_bytes() == before
     junk = tmp_path / "junk.pt"
     junk.write_text("not a checkpoint")
