@@ -134,10 +134,22 @@ def test_merge_drops_what_the_guideline_puts_out_of_scope_however_confident():
     from clinnlp.modeling.align import SpanPrediction as Span
     from clinnlp.modeling.vocabulary import merge_drugs
 
-    text = "Closed with 4-0 Vicryl, wrapped in Coban; luminal narrowing. Lidocaine given."
-    vicryl = text.index("Vicryl")
-    spans = [Span("Drug", vicryl, vicryl + 6, 0.99)]
+    text = (
+        "Closed with 4-0 Vicryl, wrapped in Coban; luminal narrowing. Lidocaine given. "
+        "Fluticasone nasal spray."
+    )
+    vicryl, spray = text.index("Vicryl"), text.index("Fluticasone nasal spray")
+    spans = [Span("Drug", vicryl, vicryl + 6, 0.99), Span("Drug", spray, spray + 23, 0.99)]
     merged = merge_drugs(text, spans, 0.95)
-    assert [(p.label, text[p.start : p.end]) for p in merged] == [("Drug", "Lidocaine")]
+    assert [(p.label, text[p.start : p.end]) for p in merged] == [
+        ("Drug", "Lidocaine"),
+        ("Drug", "Fluticasone"),  # the form left out, as the guideline's spans do
+    ]
     without = merge_drugs(text, spans, 0.95, terms=False)
-    assert [text[p.start : p.end] for p in without] == ["Vicryl", "Coban", "luminal", "Lidocaine"]
+    assert [text[p.start : p.end] for p in without] == [
+        "Vicryl",
+        "Coban",
+        "luminal",
+        "Lidocaine",
+        "Fluticasone nasal spray",
+    ]
