@@ -117,6 +117,20 @@ CAUSES = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """clinnlp's cache (the cleaned drug vocabulary) in a temporary folder, not the user's."""
+    import os
+
+    old = os.environ.get("CLINNLP_CACHE")
+    os.environ["CLINNLP_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("CLINNLP_CACHE", None)
+    else:
+        os.environ["CLINNLP_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def related_cases() -> list[tuple[str, str, str, str]]:
     return list(CAUSES)

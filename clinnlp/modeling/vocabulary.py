@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import bz2
 import functools
+import hashlib
 import importlib.util
+import json
+import logging
+import os
 import pickle
 import re
 from collections.abc import Iterable, Sequence
@@ -27,6 +31,8 @@ from typing import Any
 
 from clinnlp.errors import ConfigError
 from clinnlp.modeling.align import SpanPrediction
+
+logger = logging.getLogger(__name__)
 
 DRUG = "Drug"
 
@@ -162,9 +168,8 @@ def drug_package_data() -> tuple[dict[str, Any], frozenset[str]]:
     return data, frozenset(module_names(package_file(DRUG_PACKAGE, "util.py"), "stopwords"))
 
 
-@functools.cache
-def drug_vocabulary() -> DrugVocabulary:
-    """The cleaned vocabulary of ``drug-named-entity-recognition`` (built once a process)."""
+def build_drug_vocabulary() -> DrugVocabulary:
+    """The cleaned vocabulary of ``drug-named-entity-recognition``, built from the package."""
     data, package_stop = drug_package_data()
     stop = set(package_stop)
     stop |= module_names(package_file("spacy", "lang/en/stop_words.py"), "STOP_WORDS")
@@ -174,6 +179,55 @@ def drug_vocabulary() -> DrugVocabulary:
         if canonicals
     )
     return DrugVocabulary.from_pairs(pairs, stop=stop)
+
+
+def cache_folder() -> Path:
+    """``$CLINNLP_CACHE``, else ``$XDG_CACHE_HOME/clinnlp``, else ``~/.cache/clinnlp``."""
+    if os.environ.get("CLINNLP_CACHE"):
+        return Path(os.environ["CLINNLP_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clinnlp"
+
+
+def _sources_key() -> str:
+    """What the cleaned vocabulary is made of: the package's files and this module's code."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for package, relative in [
+        (DRUG_PACKAGE, "drug_ner_dictionary.pkl.bz2"),
+        (DRUG_PACKAGE, "util.py"),
+        ("spacy", "lang/en/stop_words.py"),
+    ]:
+        stat = package_file(package, relative).stat()
+        digest.update(f"{package}/{relative}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def cached_drug_vocabulary(folder: Path) -> DrugVocabulary:
+    """:func:`build_drug_vocabulary`, kept as JSON in ``folder`` (cleaning the package's
+    107k names takes about a second; reading them back a tenth of that). The file is named
+    by the digest of its sources, so a changed package or cleaning rule builds a new one; an
+    unreadable file is rebuilt, and a folder that cannot be written is only not used."""
+    path = folder / f"drug-vocabulary-{_sources_key()}.json"
+    try:
+        names = json.loads(path.read_text("utf-8"))["names"]
+        return DrugVocabulary({tuple(words): drug for words, drug in names})
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    vocabulary = build_drug_vocabulary()
+    try:
+        from clinnlp._files import write_atomic
+
+        body = {"names": [[list(words), drug] for words, drug in vocabulary.names.items()]}
+        write_atomic(path, json.dumps(body).encode("utf-8"), sync_dir=False)
+    except OSError as err:
+        logger.debug("drug vocabulary not cached in %s: %s", folder, err.strerror)
+    return vocabulary
+
+
+@functools.cache
+def drug_vocabulary() -> DrugVocabulary:
+    """The cleaned vocabulary of ``drug-named-entity-recognition`` (once a process, through
+    the cache of :func:`cached_drug_vocabulary` in :func:`cache_folder`)."""
+    return cached_drug_vocabulary(cache_folder())
 
 
 #: Guideline drug words the vocabulary lacks (contrast, drug classes, abbreviations).

@@ -153,3 +153,21 @@ def test_merge_drops_what_the_guideline_puts_out_of_scope_however_confident():
         "Lidocaine",
         "Fluticasone nasal spray",
     ]
+
+
+def test_cleaned_vocabulary_is_cached_rebuilt_when_unreadable_and_optional(tmp_path, monkeypatch):
+    import clinnlp.modeling.vocabulary as v
+
+    built = v.cached_drug_vocabulary(tmp_path)
+    (cached,) = tmp_path.glob("drug-vocabulary-*.json")
+    monkeypatch.setattr(v, "build_drug_vocabulary", lambda: 1 / 0)  # must not be needed now
+    again = v.cached_drug_vocabulary(tmp_path)
+    assert again.names == built.names and list(again.names) == list(built.names)
+    assert len(again) > 50_000 and again.longest == built.longest
+    monkeypatch.undo()
+    cached.write_text("{not json", "utf-8")
+    assert v.cached_drug_vocabulary(tmp_path).names == built.names  # rebuilt and rewritten
+    assert v.cached_drug_vocabulary(tmp_path).names == built.names
+    blocked = tmp_path / "a-file"
+    blocked.write_text("", "utf-8")
+    assert v.cached_drug_vocabulary(blocked / "cache").names == built.names  # not writable
