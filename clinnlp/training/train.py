@@ -500,7 +500,7 @@ def train(
             head.eval()
         record: dict[str, Any] = {
             "epoch": epoch,
-            "loss": float(np.mean(losses)),
+            "loss": float(np.mean(losses)) if losses else None,  # None: no row drawn
             "steps": step,
             "seconds": round(time.perf_counter() - started, 1),
         }
