@@ -43,8 +43,8 @@ EVAL_SETS = {
 }
 #: The shipped pipeline's row: the shipped model with its drugs merged with the vocabulary.
 PIPELINE = "shipped pipeline (+ drug vocabulary and words, min confidence 0.95)"
-#: Thresholds of the drug merge compared (None: the model alone).
-THRESHOLDS = (None, 0.8, 0.9, 0.95, 1.0)
+#: Thresholds of the drug merge compared with the model alone.
+THRESHOLDS = (0.8, 0.9, 0.95, 1.0)
 GOLD_MAP = {"bc5cdr-dev": {"Chemical": "Drug", "Disease": ""}}
 PRED_MAP = {"dev": {"Adverse-Effect": "ADE"}, "heldout": {"Adverse-Effect": "ADE"}}
 
@@ -239,17 +239,15 @@ def report(runs: Path, json_path: Path | None) -> None:
     shipped = load_predictions(runs / slug(SHIPPED) / "predictions")
     thresholds: dict[str, dict[str, float]] = {}
     if shipped is not None:
+        variants = {"model alone": shipped}
         for tau in THRESHOLDS:
-            for terms in (False, True) if tau is not None else (False,):
-                preds = (
-                    shipped
-                    if tau is None
-                    else {n: merged(shipped[n], tau, terms) for n in EVAL_SETS}
-                )
-                key = "model alone" if tau is None else f"{tau}{' + words' if terms else ''}"
-                thresholds[key] = {
-                    n: scores(n, gold[n], preds[n], decide=False)["Drug f1"] for n in EVAL_SETS
-                }
+            for terms in (False, True):
+                key = f"{tau}{' + words' if terms else ''}"
+                variants[key] = {n: merged(shipped[n], tau, terms) for n in EVAL_SETS}
+        for key, preds in variants.items():
+            thresholds[key] = {
+                n: scores(n, gold[n], preds[n], decide=False)["Drug f1"] for n in EVAL_SETS
+            }
         print(
             f"\nDrug lenient F1 of {SHIPPED} merged with the drug vocabulary, by threshold "
             "(+ words: and the guideline's drug words, as the pipeline merges at 0.95)"

@@ -281,7 +281,8 @@ class DrugTerms:
         """Every term in ``text`` that its neighbouring words (across one hyphen) do not
         rule out."""
         toks = tokens(text)
-        at = {start: i for i, (_, start, _) in enumerate(toks)}
+        first_at = {start: i for i, (_, start, _) in enumerate(toks)}
+        last_at = {end: i for i, (_, _, end) in enumerate(toks)}
 
         def word(i: int, step: int) -> str:
             if 0 <= i < len(toks) and toks[i][0] == "-":
@@ -290,8 +291,7 @@ class DrugTerms:
 
         out = []
         for match in self.vocabulary.find(text):
-            first = at[match.start]
-            last = first + len(tokens(text[match.start : match.end])) - 1
+            first, last = first_at[match.start], last_at[match.end]
             not_after, not_before = self.context[tuple(t for t, _, _ in toks[first : last + 1])]
             if word(first - 1, -1) not in not_after and word(last + 1, 1) not in not_before:
                 out.append(match)
@@ -342,7 +342,6 @@ def merge_drugs(
         for m in words
         if m.drug != NOT_A_DRUG and not overlaps(m.start, m.end, names)
     ]
-    names.sort()
 
     def keep(p: SpanPrediction) -> bool:
         if p.label != DRUG:
