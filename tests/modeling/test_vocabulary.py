@@ -159,13 +159,13 @@ def test_cleaned_vocabulary_is_cached_rebuilt_when_unreadable_and_optional(tmp_p
     import clinnlp.modeling.vocabulary as v
 
     built = v.cached_drug_vocabulary(tmp_path)
-    (cached,) = tmp_path.glob("drug-vocabulary-*.json")
+    (cached,) = tmp_path.glob("drug-vocabulary-*.tsv")
     monkeypatch.setattr(v, "build_drug_vocabulary", lambda: 1 / 0)  # must not be needed now
     again = v.cached_drug_vocabulary(tmp_path)
     assert again.names == built.names and list(again.names) == list(built.names)
     assert len(again) > 50_000 and again.longest == built.longest
     monkeypatch.undo()
-    cached.write_text("{not json", "utf-8")
+    cached.write_text("a line without its drug\n", "utf-8")
     assert v.cached_drug_vocabulary(tmp_path).names == built.names  # rebuilt and rewritten
     assert v.cached_drug_vocabulary(tmp_path).names == built.names
     blocked = tmp_path / "a-file"
