@@ -132,9 +132,9 @@ def cross_validate(
         rest = [d for d, a in zip(docs, assignment, strict=True) if a != f]
         test_pmids = {str(d.metadata["pmid"]) for d in test}
         rest += [d for d in extra if str(d.metadata.get("pmid", "")) not in test_pmids]
-        started = time.perf_counter()
         state = Path(checkpoints) / f"fold-{f}.pt" if checkpoints is not None else None
         tagger, metrics = train(rest, replace(config, seed=config.seed + f), checkpoint=state)
+        started = time.perf_counter()
         pred = predict_documents(tagger, test)
         if save_dir is not None:
             save_model(tagger, Path(save_dir) / f"fold-{f}", fp16=False)
@@ -142,7 +142,8 @@ def cross_validate(
             "fold": f,
             "test_documents": len(test),
             "epochs": len(metrics["history"]),
-            "seconds": round(time.perf_counter() - started, 1),
+            # training (the epochs before a resume included) and predicting the test fold
+            "seconds": round(metrics["seconds"] + time.perf_counter() - started, 1),
             "scores": fold_scores(test, pred, PROTOCOL_RELATION in tagger.relation_types),
         }
         logger.info("fold %d: %s", f, result["scores"])

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -261,3 +262,21 @@ def test_cv_with_other_corpora_trains_the_labels_they_teach(ade_dir, tiny_encode
     }
     scores = json.loads(out.read_text())["folds"][0]["scores"]
     assert "Dose" not in scores and "Drug" in scores
+
+
+def test_cv_fold_seconds_count_the_epochs_before_a_resume(monkeypatch):
+    """A fold resumed from its checkpoint reports its whole training time, not the last part."""
+    import clinnlp.training.cv as cv
+
+    docs = [Document(id=f"d{i}", text="x", metadata={"pmid": str(i)}) for i in range(20)]
+    # what train returns after resuming a run whose earlier epochs took 2,400 s
+    tagger = SimpleNamespace(relation_types=())
+    monkeypatch.setattr(cv, "train", lambda rest, cfg, checkpoint: (tagger, _resumed_metrics()))
+    monkeypatch.setattr(cv, "predict_documents", lambda tagger, test: list(test))
+    monkeypatch.setattr(cv, "fold_scores", lambda test, pred, relations: {"Drug": 1.0})
+    summary = cv.cross_validate(docs, cv.TrainConfig(), k=10, folds=[0])
+    assert 2400.0 <= summary["folds"][0]["seconds"] < 2460.0
+
+
+def _resumed_metrics() -> dict:
+    return {"history": [{"epoch": e, "seconds": 300.0 * e} for e in (1, 2, 3)], "seconds": 2400.0}
