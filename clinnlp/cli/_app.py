@@ -37,8 +37,13 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    # clinnlp's own progress at INFO; other libraries' INFO lines (nmslib lists every space it
+    # registers) only with --verbose, their warnings always
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    others = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(others)
+    logging.getLogger("clinnlp").setLevel(level)
 
 
 def cli_errors(func: F) -> F:
