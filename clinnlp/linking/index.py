@@ -145,6 +145,49 @@ class CharTrigrams:
         )
 
 
+#: The one scikit-learn module scispaCy's candidate generator imports.
+SKLEARN_TFIDF = "sklearn.feature_extraction.text"
+
+
+class _NoTfidfVectorizer:
+    """Stands in for scikit-learn's ``TfidfVectorizer`` in scispaCy's module when clinnlp
+    imported it without scikit-learn (see :func:`candidate_generator_class`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise ImportError(
+            "scispaCy's candidate_generation module was imported by clinnlp without "
+            f"scikit-learn; import {SKLEARN_TFIDF} before clinnlp's linker first runs to "
+            "build scispaCy indexes in the same process"
+        )
+
+
+def candidate_generator_class() -> Any:
+    """scispaCy's ``CandidateGenerator`` class, imported without scikit-learn when nothing
+    has imported scikit-learn yet.
+
+    scispaCy's module imports ``TfidfVectorizer`` for its own index builder and for type
+    hints; clinnlp builds indexes itself and vectorizes with :class:`CharTrigrams`, so
+    importing scikit-learn would only add about 0.8 s and 100 MB to the linker's first use. A
+    placeholder module stands in for that one module during the import and leaves
+    ``sys.modules`` right after, so any later ``import sklearn...`` gets the real one."""
+    import sys
+    import types
+
+    if SKLEARN_TFIDF in sys.modules or "scispacy.candidate_generation" in sys.modules:
+        from scispacy.candidate_generation import CandidateGenerator
+
+        return CandidateGenerator
+    placeholder = types.ModuleType(SKLEARN_TFIDF)
+    placeholder.TfidfVectorizer = _NoTfidfVectorizer  # type: ignore[attr-defined]
+    sys.modules[SKLEARN_TFIDF] = placeholder
+    try:
+        from scispacy.candidate_generation import CandidateGenerator
+    finally:
+        if sys.modules.get(SKLEARN_TFIDF) is placeholder:
+            del sys.modules[SKLEARN_TFIDF]
+    return CandidateGenerator
+
+
 def check(folder: str | Path) -> Path:
     """``folder`` as a Path when it holds a complete knowledge base, else ModelError."""
     folder = Path(folder)
@@ -161,9 +204,9 @@ def load(folder: str | Path) -> tuple[Any, dict[str, list[str]]]:
     and the cross-references per concept."""
     import nmslib
     import scipy.sparse
-    from scispacy.candidate_generation import CandidateGenerator
     from scispacy.linking_utils import KnowledgeBase
 
+    CandidateGenerator = candidate_generator_class()
     folder = check(folder)
     stored = json.loads((folder / "tfidf_vocabulary.json").read_text("utf-8"))
     vectorizer = CharTrigrams(stored["vocabulary"], stored["idf"])
