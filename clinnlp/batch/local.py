@@ -18,11 +18,16 @@ written and fsync'd first (new files under a temporary name, then ``os.replace``
 it touched is appended to ``done.jsonl`` and fsync'd: that line is the commit. A run killed at
 any moment leaves at most one uncommitted chunk (and possibly a torn last log line). The next
 run with the same configuration drops the torn line, truncates the data files to their
-committed sizes, deletes uncommitted files and skips every id in the log: no document is
-written twice and none that was reported done is lost.
+committed sizes, deletes the uncommitted files it wrote and skips every id in the log: no
+document is written twice and none that was reported done is lost. In ``brat/`` and ``docs/`` a
+chunk's file names are recorded (``.clinnlp-uncommitted.json``, removed once the chunk is
+committed) before its files are written, so what is deleted there is only what clinnlp wrote:
+files of the user's own in those folders stay, and a document whose file name is taken by one
+fails in errors.jsonl.
 
 What is never touched: ``run.json`` records the outputs the run writes (``"outputs"``), and
-``--force`` removes only the outputs an earlier run recorded there. A file or folder of an
+``--force`` removes only the outputs an earlier run recorded there (in a folder output,
+only the files that run wrote). A file or folder of an
 output name that no ``run.json`` claims (the user's own ``docs/``, say) is refused even with
 ``--force``, and an output name that is a symbolic link is always refused: nothing is
 written or deleted through a link. ``--out`` itself may be a link (it is resolved once).
@@ -45,12 +50,14 @@ from clinnlp.batch.inputs import Item, iter_inputs
 from clinnlp.batch.sinks import (
     DONE_FILE,
     ERRORS_FILE,
+    FOLDERS,
     FORMATS,
     OUTPUTS,
     RUN_FILE,
     SINKS,
     append_durably,
     read_commits,
+    remove_written,
 )
 from clinnlp.errors import (
     E_ANNOTATE_FORMAT,
@@ -104,6 +111,22 @@ def _read_run(run_file: Path) -> dict[str, Any] | None:
     return previous
 
 
+def _committed_files(out: Path) -> dict[str, int]:
+    """Every file the commit log of ``out`` names, read leniently (for ``--force``: a torn
+    or unreadable line ends it, and nothing is checked or cut)."""
+    files: dict[str, int] = {}
+    try:
+        lines = (out / DONE_FILE).read_bytes().splitlines()
+    except OSError:
+        return files
+    for line in lines:
+        try:
+            files.update({str(k): int(v) for k, v in json.loads(line)["files"].items()})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            break
+    return files
+
+
 def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
     """Make ``out`` ready: keep it to resume the same run, else refuse or (``force``) remove
     what the earlier run recorded in its ``run.json``; then record ``config``.
@@ -132,11 +155,15 @@ def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
             raise ConfigError(E_OUT_OTHER_RUN.format(path=out, keys=", ".join(keys)))
         if out.is_dir() and any(out.iterdir()):
             raise ConfigError(E_OUT_NOT_EMPTY.format(path=out))
+    written = _committed_files(out) if claimed else {}
     for name in sorted(claimed):
         target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
+        if name in FOLDERS:  # the files clinnlp wrote there; the user's own stay
+            if target.is_dir():
+                remove_written(out, name, written, keep=set())
+                if not any(target.iterdir()):
+                    target.rmdir()
+        elif target.is_file():
             target.unlink()
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(
@@ -286,6 +313,7 @@ def annotate(
             ids = [document.id for document, _ in part]
             entry = json.dumps({"ids": ids, "files": sizes}, ensure_ascii=False) + "\n"
             append_durably(log, entry.encode("utf-8"))
+            sink.committed()
             counts["done"] += len(part)
             bar.update(len(part))
 

@@ -20,6 +20,8 @@ from clinnlp.errors import (
     E_OUT_ESCAPE,
     E_OUT_FOLDER_CLASH,
     E_OUT_NAME_LONG,
+    E_OUT_NOT_OURS,
+    E_OUT_UNCLAIMED,
     ConfigError,
 )
 from clinnlp.schema import Document
@@ -35,9 +37,15 @@ JSONL_FILE = "annotations.jsonl"
 REPORT_FILE = "report.html"
 BRAT_DIR = "brat"
 SPACY_DIR = "docs"
+#: In a folder output (``brat/``, ``docs/``): the names of the chunk being written, recorded
+#: before its files, so that a resumed or ``--force`` run deletes the uncommitted files it
+#: wrote and nothing else. Hidden (spaCy and BRAT skip it); brat names end in .txt or .ann.
+PENDING_FILE = ".clinnlp-uncommitted.json"
 #: Every name a run may write in the output folder. ``--force`` removes those an earlier run
 #: recorded in its ``run.json`` (:attr:`Sink.outputs` and the run's own files), no others.
 OUTPUTS = (RUN_FILE, DONE_FILE, ERRORS_FILE, JSONL_FILE, REPORT_FILE, BRAT_DIR, SPACY_DIR)
+#: The outputs that are folders: clinnlp removes only the files it wrote in them.
+FOLDERS = (BRAT_DIR, SPACY_DIR)
 
 
 # --- durable writes ------------------------------------------------------------------------
@@ -92,6 +100,45 @@ def read_commits(out: Path) -> tuple[set[str], dict[str, int]]:
     return done, files
 
 
+def _temporary(path: Path) -> Path:
+    """The temporary name :func:`clinnlp._files.write_atomic` writes ``path`` under."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def folder_written(out: Path, folder: str, files: dict[str, int]) -> list[Path]:
+    """The files under ``out/folder`` that clinnlp wrote: committed ones (``files``) and the
+    uncommitted chunk's recorded in its :data:`PENDING_FILE`, with their temporary files."""
+    pending = out / folder / PENDING_FILE
+    names = [n for n in files if n.startswith(f"{folder}/")]
+    try:
+        names += [f"{folder}/{n}" for n in json.loads(pending.read_text("utf-8"))]
+    except (OSError, ValueError, TypeError):
+        pass  # none recorded (or torn while written: then none of its files was written)
+    paths = [out / n for n in names]
+    return [*paths, *(_temporary(p) for p in paths), pending]  # the record last
+
+
+def remove_written(out: Path, folder: str, files: dict[str, int], keep: set[str]) -> None:
+    """Delete what :func:`folder_written` names except the ``keep`` names (relative to
+    ``out``), then the folders that removal left empty under ``out/folder``, and never
+    anything else: a file of the user's in the folder stays, and so does the folder."""
+    root = out / folder
+    emptied: set[Path] = set()
+    for path in folder_written(out, folder, files):
+        if path.relative_to(out).as_posix() in keep or not path.is_file() or path.is_symlink():
+            continue
+        path.unlink()
+        emptied.update(p for p in path.parents if p.is_relative_to(root))
+    for path in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def record_pending(out: Path, folder: str, names: list[str]) -> None:
+    """Record the names (relative to ``out/folder``) of the files about to be written."""
+    write_atomic(out / folder / PENDING_FILE, json.dumps(names, ensure_ascii=False).encode())
+
+
 # --- output formats ------------------------------------------------------------------------
 
 
@@ -112,6 +159,9 @@ class Sink:
     def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         """Write a chunk durably; return the files touched and their sizes."""
         raise NotImplementedError
+
+    def committed(self) -> None:
+        """The chunk just written is committed (its line is in ``done.jsonl``)."""
 
     def close(self) -> None:
         """Finish the output once every chunk is written."""
@@ -165,19 +215,22 @@ class SpacySink(Sink):
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
-        folder = out / SPACY_DIR
-        folder.mkdir(exist_ok=True)
-        for file in folder.iterdir():
-            if f"{SPACY_DIR}/{file.name}" not in files:
-                file.unlink()  # an uncommitted part or temporary file
+        (out / SPACY_DIR).mkdir(exist_ok=True)
+        remove_written(out, SPACY_DIR, files, keep=set(files))  # an uncommitted part
         self.parts = sum(1 for name in files if name.startswith(f"{SPACY_DIR}/"))
+
+    def committed(self) -> None:
+        (self.out / SPACY_DIR / PENDING_FILE).unlink(missing_ok=True)  # nothing uncommitted
 
     def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from spacy.tokens import DocBin
 
         name = f"{SPACY_DIR}/part-{self.parts:05d}.spacy"
+        if (self.out / name).exists():  # not clinnlp's: every part it wrote is committed
+            raise ConfigError(E_OUT_UNCLAIMED.format(path=self.out / name, run_file=DONE_FILE))
         docs = [doc for _, doc in chunk if doc is not None]  # the Spark engine is refused
         data = DocBin(docs=docs, store_user_data=True).to_bytes()
+        record_pending(self.out, SPACY_DIR, [name[len(SPACY_DIR) + 1 :]])
         write_atomic(self.out / name, data)
         self.parts += 1
         return {name: len(data)}
@@ -199,12 +252,7 @@ class BratSink(Sink):
         super().__init__(out, files)
         self.root = (out / BRAT_DIR).resolve()
         self.root.mkdir(exist_ok=True)
-        for file in sorted(self.root.rglob("*"), reverse=True):  # a folder after its files
-            if file.is_file():
-                if f"{BRAT_DIR}/{file.relative_to(self.root).as_posix()}" not in files:
-                    file.unlink()  # an uncommitted document or temporary file
-            elif file.is_dir() and not file.is_symlink() and not any(file.iterdir()):
-                file.rmdir()  # an uncommitted document's: it could clash with a file name
+        remove_written(out, BRAT_DIR, files, keep=set(files))  # an uncommitted chunk's
         self.names: dict[str, str] = {}  # name (without suffix) -> the id that has it
         self.folders: dict[str, str] = {}  # folder -> the first id whose files are in it
         prefix = f"{BRAT_DIR}/"
@@ -240,14 +288,22 @@ class BratSink(Sink):
             folder = "/".join(parts[:i])
             if folder.endswith((".txt", ".ann")) and folder[:-4] in self.names:
                 return E_OUT_FOLDER_CLASH.format(first=self.names[folder[:-4]], second=doc_id)
+        for suffix in (".txt", ".ann"):  # every file clinnlp wrote here is committed now
+            if (self.root / f"{name}{suffix}").exists():
+                return E_OUT_NOT_OURS.format(path=f"{BRAT_DIR}/{name}{suffix}")
         self._claim(name, doc_id)
         return None
+
+    def committed(self) -> None:
+        (self.out / BRAT_DIR / PENDING_FILE).unlink(missing_ok=True)  # nothing uncommitted
 
     def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from clinnlp.readers.brat import format_ann
 
         files: dict[str, int] = {}
         folders = set()
+        names = [safe_relpath(document.id) for document, _ in chunk]
+        record_pending(self.out, BRAT_DIR, [f"{n}{s}" for n in names for s in (".txt", ".ann")])
         for document, _ in chunk:
             name = safe_relpath(document.id)
             for suffix, content in ((".txt", document.text), (".ann", format_ann(document))):
@@ -270,6 +326,7 @@ SINKS: dict[str, type[Sink]] = {
 
 
 __all__ = [
+    "FOLDERS",
     "FORMATS",
     "OUTPUTS",
     "SINKS",
@@ -279,6 +336,8 @@ __all__ = [
     "Sink",
     "SpacySink",
     "append_durably",
+    "folder_written",
     "open_truncated",
     "read_commits",
+    "remove_written",
 ]

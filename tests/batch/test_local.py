@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from typer.testing import CliRunner
 
 from clinnlp.batch.local import annotate
-from clinnlp.batch.sinks import DONE_FILE, ERRORS_FILE, JSONL_FILE, read_commits
+from clinnlp.batch.sinks import DONE_FILE, ERRORS_FILE, JSONL_FILE, PENDING_FILE, read_commits
 from clinnlp.cli import app
 from clinnlp.errors import ConfigError, InputError
 from clinnlp.schema import Document, validate
@@ -89,18 +89,24 @@ def _output_ids(out: Path, fmt: str) -> Counter[str]:
 
     vocab = spacy.blank("en").vocab
     docs = [
-        d for part in (out / "docs").iterdir() for d in DocBin().from_disk(part).get_docs(vocab)
+        d
+        for part in (out / "docs").glob("*.spacy")  # as spaCy's corpus reader walks it
+        for d in DocBin().from_disk(part).get_docs(vocab)
     ]
     assert all(ent._.clinnlp_confidence for doc in docs for ent in doc.ents)
     return Counter(doc._.clinnlp_id for doc in docs)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "brat", "spacy"])
-def test_annotate_recovers_uncommitted_output(tiny_model: Path, tmp_path: Path, fmt: str) -> None:
+def test_annotate_recovers_uncommitted_output(
+    tiny_model: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A crash after a chunk's data was written but before its commit line was whole."""
     notes = _notes(tmp_path / "notes", 4)
     out = tmp_path / "out"
+    _crash_before_commits(monkeypatch)
     annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
+    monkeypatch.undo()
     log = (out / DONE_FILE).read_bytes().splitlines(keepends=True)
     (out / DONE_FILE).write_bytes(log[0] + log[1][:10])  # the second commit torn
     if fmt == "jsonl":
@@ -109,6 +115,15 @@ def test_annotate_recovers_uncommitted_output(tiny_model: Path, tmp_path: Path, 
     result = annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
     assert (result["done"], result["skipped"]) == (2, 2)
     assert _output_ids(out, fmt) == {f"note-{i:03d}": 1 for i in range(4)}
+
+
+def _crash_before_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave each chunk's record of its files as a run killed before the commit would (the
+    test then cuts the commit line itself)."""
+    from clinnlp.batch import sinks
+
+    for sink in (sinks.BratSink, sinks.SpacySink):
+        monkeypatch.setattr(sink, "committed", lambda self: None)
 
 
 def _alive(pid: int) -> bool:
@@ -673,3 +688,50 @@ def test_annotate_brat_names_keep_utf8(tiny_model: Path, tmp_path: Path) -> None
     # é composed and decomposed: one name once normalised (NFC), so the second one fails
     assert "both map to this file name" in (errors.get("é") or errors["e\u0301"])
     assert "too long (202 bytes" in errors["é" * 101]
+
+
+@pytest.mark.parametrize(("fmt", "folder"), [("brat", "brat"), ("spacy", "docs")])
+def test_annotate_resume_and_force_keep_the_users_files_in_output_folders(
+    tiny_model: Path, tmp_path: Path, fmt: str, folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resuming (after a torn commit too) and --force delete only what clinnlp wrote."""
+    notes = _notes(tmp_path / "notes", 4)
+    out = tmp_path / "out"
+    _crash_before_commits(monkeypatch)
+    annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
+    monkeypatch.undo()
+    mine = {f"{folder}/README.md": "mine", f"{folder}/sub/keep.txt": "kept", f"{folder}/x.md": ""}
+    for name, text in mine.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text, "utf-8")
+    (out / folder / "empty").mkdir()
+    log = (out / DONE_FILE).read_bytes().splitlines(keepends=True)
+    (out / DONE_FILE).write_bytes(log[0] + log[1][:10])  # killed before the last commit
+    result = annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
+    assert (result["done"], result["skipped"]) == (2, 2)
+    result = annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
+    assert (result["done"], result["skipped"]) == (0, 4)
+    assert not (out / folder / PENDING_FILE).exists()  # a finished run leaves no record
+    assert _output_ids(out, fmt) == {f"note-{i:03d}": 1 for i in range(4)}
+    assert {n: (out / n).read_text("utf-8") for n in mine} == mine
+    assert (out / folder / "empty").is_dir()
+    other = "jsonl"
+    annotate([notes], out, model=tiny_model, fmt=other, force=True)
+    assert {n: (out / n).read_text("utf-8") for n in mine} == mine  # the user's stay
+    left = {p.relative_to(out).as_posix() for p in (out / folder).rglob("*") if p.is_file()}
+    assert left == set(mine)  # clinnlp's own files, and its record of them, are gone
+    with pytest.raises(ConfigError, match="no clinnlp run recorded"):  # now the user's folder
+        annotate([notes], out, model=tiny_model, fmt=fmt, force=True)
+
+
+def test_annotate_brat_never_overwrites_a_users_file(tiny_model: Path, tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", 1)
+    out = tmp_path / "out"
+    annotate([notes], out, model=tiny_model, fmt="brat")
+    (out / "brat" / "note-001.ann").write_text("my own annotation", "utf-8")
+    (notes / "note-001.txt").write_text(NOTE, "utf-8")  # a new note for the same run
+    result = annotate([notes], out, model=tiny_model, fmt="brat")
+    assert (result["done"], result["skipped"], result["failed"]) == (0, 1, 1)
+    assert "brat/note-001.ann" in _errors(out)["note-001"]
+    assert (out / "brat" / "note-001.ann").read_text("utf-8") == "my own annotation"
+    assert not (out / "brat" / "note-001.txt").exists()
