@@ -233,6 +233,11 @@ E_OUT_FOLDER_CLASH = (
 )
 E_OUT_FILE = "{path} is a file; expected a folder for --out (the run writes several files)"
 E_ENGINE = "unknown engine {name!r}; expected local or spark"
+E_NO_DOCUMENTS = (
+    "no document found in the inputs: folders are read for .txt files (in sub-folders too); "
+    "give .csv and .jsonl files by name"
+)
+E_DEVICE = "unknown device {device!r}; expected auto, cpu, cuda or cuda:N"
 E_SPARK_MISSING = (
     "the Spark engine needs PySpark (pip install 'clinnlp[spark]') and Java 17 (java on PATH "
     "or JAVA_HOME)"

@@ -9,6 +9,7 @@ import typer
 
 from clinnlp.batch.local import FORMATS, annotate
 from clinnlp.cli._app import app, cli_errors
+from clinnlp.errors import E_NO_DOCUMENTS
 from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES
 
 
@@ -78,7 +79,8 @@ def annotate_cli(
         spark_master=spark_master,
     )
     typer.echo(
-        f"Annotated {result['done']:,} documents ({result['docs_per_second']:,.1f} docs/s), "
+        f"Annotated {result['done']:,} document{'' if result['done'] == 1 else 's'} "
+        f"({result['docs_per_second']:,.1f} docs/s), "
         f"skipped {result['skipped']:,} already done, {result['failed']:,} failed; "
         f"output in {result['out']}"
     )
@@ -86,4 +88,7 @@ def annotate_cli(
         typer.secho(
             f"Failed documents and reasons: {result['errors']}", fg=typer.colors.RED, err=True
         )
+        raise typer.Exit(1)
+    if not result["done"] + result["skipped"]:
+        typer.secho(f"Error: {E_NO_DOCUMENTS}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)

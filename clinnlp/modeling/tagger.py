@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from clinnlp.errors import ModelError
+from clinnlp.errors import E_DEVICE, ConfigError, ModelError
 from clinnlp.modeling.align import (
     SpanPrediction,
     decode_bio,
@@ -94,10 +95,17 @@ def check_model_dir(path: str | Path) -> Path:
     return path
 
 
+def check_device(device: str | None) -> None:
+    """Refuse a device name clinnlp cannot run on (without importing torch)."""
+    if device not in (None, "auto") and not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
+        raise ConfigError(E_DEVICE.format(device=device))
+
+
 def resolve_device(device: str | None) -> str:
     """``None``/``"auto"`` picks CUDA when present, else CPU."""
     import torch
 
+    check_device(device)
     if device in (None, "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -109,8 +109,12 @@ def build_pipeline(
             ``False`` never.
     """
     from clinnlp import DEFAULT_MODEL
-    from clinnlp.modeling.tagger import check_model_dir
+    from clinnlp.modeling.tagger import check_device, check_model_dir, resolve_device
     from clinnlp.text import make_text_pipeline
+
+    check_device(device)  # a wrong device fails here, not on every document
+    if device is not None and device.startswith("cuda"):
+        resolve_device(device)  # and CUDA asked for where there is none
 
     model_dir = check_model_dir(model if model is not None else DEFAULT_MODEL)
     nlp = make_text_pipeline()

@@ -735,3 +735,30 @@ def test_annotate_brat_never_overwrites_a_users_file(tiny_model: Path, tmp_path:
     assert "brat/note-001.ann" in _errors(out)["note-001"]
     assert (out / "brat" / "note-001.ann").read_text("utf-8") == "my own annotation"
     assert not (out / "brat" / "note-001.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("device", "message"), [("tpu", "unknown device 'tpu'"), ("cuda:x", "cuda:x")]
+)
+def test_annotate_refuses_a_wrong_device_before_any_document(
+    tiny_model: Path, tmp_path: Path, device: str, message: str
+) -> None:
+    notes = _notes(tmp_path / "notes", 2)
+    out = tmp_path / "out"
+    args = ["annotate", str(notes), "--out", str(out), "--model", str(tiny_model)]
+    result = CliRunner().invoke(app, [*args, "--device", device])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not out.exists()  # refused before anything was written
+
+
+def test_annotate_cli_with_no_document_found_exits_1(tiny_model: Path, tmp_path: Path) -> None:
+    """A folder holding no .txt file (a .csv in it is not read) is an error, not a success."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "notes.csv").write_text("id,text\na,Rash.\n", "utf-8")
+    args = ["annotate", str(inputs), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "no document found" in result.output, result.output
+    named = ["annotate", str(inputs / "notes.csv"), "--out", str(tmp_path / "o2")]
+    again = CliRunner().invoke(app, [*named, "--model", str(tiny_model)])
+    assert again.exit_code == 0 and "Annotated 1 document (" in again.output, again.output
