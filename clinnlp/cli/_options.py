@@ -13,7 +13,7 @@ from clinnlp.training.train import TrainConfig
 Base = Annotated[
     Path | None,
     typer.Option(
-        help="Encoder or clinnlp model folder to start from [default: packaged all-MiniLM-L6-v2]."
+        help="Encoder or clinnlp model folder to start from (default: packaged all-MiniLM-L6-v2)."
     ),
 ]
 Epochs = Annotated[int, typer.Option(min=1, help="Maximum training epochs.")]
@@ -23,7 +23,7 @@ Seed = Annotated[int, typer.Option(help="Random seed.")]
 DevFraction = Annotated[
     float,
     typer.Option(
-        min=0.0, max=0.5, help="Share held out for early stopping when no --dev is given."
+        min=0.0, max=0.5, help="Share held out for early stopping (train: when no --dev is given)."
     ),
 ]
 Patience = Annotated[
@@ -78,7 +78,7 @@ Relations = Annotated[
 ]
 Labels = Annotated[
     str | None,
-    typer.Option(help="Comma-separated entity labels to learn [default: all in the corpus]."),
+    typer.Option(help="Comma-separated entity labels to learn (default: all in the corpus)."),
 ]
 
 

@@ -42,13 +42,13 @@ def annotate_cli(
     engine: Annotated[
         str,
         typer.Option(
-            help="local, or spark: Spark executors annotate (pip install 'clinnlp[spark]'); "
+            help="local, or spark: Spark executors annotate (pip install 'clinnlp\\[spark]'); "
             "inputs, --out, resume and errors stay the same."
         ),
     ] = "local",
     spark_master: Annotated[
         str | None,
-        typer.Option(help="Spark master URL [default: spark-submit's, else local[*]]."),
+        typer.Option(help="Spark master URL (default: spark-submit's, else local[*])."),
     ] = None,
     force: Annotated[
         bool,

@@ -20,8 +20,8 @@ def build_kb_cli(
         typer.Option(
             "--out",
             "-o",
-            help="Folder for the knowledge bases [default: $CLINNLP_KB, a checkout's "
-            "models/kb, else ~/.local/share/clinnlp/kb].",
+            help="Folder for the knowledge bases (default: $CLINNLP_KB, a checkout's "
+            "models/kb, else ~/.local/share/clinnlp/kb).",
         ),
     ] = None,
     only: Annotated[

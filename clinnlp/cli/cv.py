@@ -28,7 +28,7 @@ def cv_cli(
     ] = None,
     k: Annotated[int, typer.Option("--k", min=2, help="Folds in the split.")] = 10,
     folds: Annotated[
-        str | None, typer.Option(help="Comma-separated fold indices to run [default: all].")
+        str | None, typer.Option(help="Comma-separated fold indices to run (default: all).")
     ] = None,
     json_out: Annotated[
         Path | None,

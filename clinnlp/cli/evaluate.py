@@ -34,7 +34,7 @@ def evaluate_cli(
     label_map: o.Map = None,
     labels: Annotated[
         str | None,
-        typer.Option(help="Comma-separated entity labels to score [default: all found]."),
+        typer.Option(help="Comma-separated entity labels to score (default: all found)."),
     ] = None,
     asserted: Annotated[
         str | None,

@@ -50,7 +50,7 @@ def train_cli(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model to.")],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="Format of plain corpora [default: guessed].")
+        str | None, typer.Option("--format", help="Format of plain corpora (default: guessed).")
     ] = None,
     dev: Annotated[
         Path | None, typer.Option(help="Dev corpus for early stopping (same format).")
