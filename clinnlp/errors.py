@@ -158,6 +158,7 @@ E_OUT_OVERLAP = (
 )
 E_RECORD_ID = "record has no id in {column!r}; expected a non-empty id for every record"
 E_RECORD_TEXT = "field {column!r} is {found}; expected a string"
+E_RECORD_EMPTY = "field {column!r} is empty or only spaces; expected the document's text"
 E_DUPLICATE_ID = "document id already used by {first}; give every document a distinct id"
 E_OUT_ESCAPE = "the output file name of this id would leave the output folder {out}"
 E_RECORD_JSON = "line is not a JSON object ({reason}); expected one JSON object a line"

@@ -24,6 +24,7 @@ from clinnlp.errors import (
     E_CSV_INVALID,
     E_EMPTY,
     E_ENCODING,
+    E_RECORD_EMPTY,
     E_RECORD_ID,
     E_RECORD_ID_ENCODING,
     E_RECORD_JSON,
@@ -134,11 +135,24 @@ def _record_item(
     if doc_id in done:
         return Item(doc_id, str(path), line=line, skipped=True)
     if not isinstance(text, str):
-        found = "missing" if text is None else f"a {type(text).__name__}"
+        found = "missing" if text is None else f"a JSON {_json_kind(text)}"
         return Item(
             doc_id, str(path), line=line, reason=E_RECORD_TEXT.format(column=text_col, found=found)
         )
+    if not text.removeprefix("\ufeff").strip():  # the record is there, its text is not
+        reason = E_RECORD_EMPTY.format(column=text_col)
+        return Item(doc_id, str(path), line=line, reason=reason)
     return Item(doc_id, str(path), text, line, check_text(text, max_bytes))
+
+
+def _json_kind(value: object) -> str:
+    """The JSON name of a parsed value's type: number, array..."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    kinds: dict[type, str] = {list: "array", dict: "object", str: "string"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _file_failure(path: Path, reason: str, line: int | None = None) -> Item:
@@ -217,11 +231,11 @@ def _jsonl_items(
                 yield _file_failure(path, E_ENCODING.format(offset=err.start), number)
                 continue
             except json.JSONDecodeError as err:
-                reason = f"{err.msg} at column {err.colno}"
+                reason = f"{err.msg.removesuffix(' at')}, column {err.colno}"
                 yield _file_failure(path, E_RECORD_JSON.format(reason=reason), number)
                 continue
             if not isinstance(data, dict):
-                reason = f"a JSON {type(data).__name__}"
+                reason = f"a JSON {_json_kind(data)}"
                 yield _file_failure(path, E_RECORD_JSON.format(reason=reason), number)
                 continue
             cols = (text_col, id_col)

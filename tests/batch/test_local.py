@@ -265,10 +265,15 @@ def test_annotate_bad_documents_recorded(tiny_model: Path, tmp_path: Path) -> No
     (notes / "big.txt").write_text("x" * 5000, "utf-8")
     table = tmp_path / "notes.csv"
     table.write_text(
-        'id,text\nc1,"A note, with a comma."\n,no id here\nnote-000,duplicate id\n', "utf-8"
+        'id,text\nc1,"A note, with a comma."\n,no id here\nnote-000,duplicate id\nc2, \n',
+        "utf-8",
     )
     lines = tmp_path / "notes.jsonl"
-    lines.write_text('{"id": 7, "text": "An int id."}\n{bad json\n[1, 2]\n{"id": "j3"}\n', "utf-8")
+    lines.write_text(
+        '{"id": 7, "text": "An int id."}\n{bad json\n[1, 2]\n{"id": "j3"}\n'
+        '{"id": "j5", "text": 5}\n{"id": "j6", "text": "a\tb"}\n',
+        "utf-8",
+    )
     result = annotate([notes, table, lines], tmp_path / "out", model=tiny_model, max_bytes=1000)
     errors = _errors(tmp_path / "out")
     assert (result["done"], result["failed"]) == (4, len(errors))
@@ -276,7 +281,10 @@ def test_annotate_bad_documents_recorded(tiny_model: Path, tmp_path: Path) -> No
     assert "UTF-8 at byte 2" in errors["latin1"] and "over the limit of 1000" in errors["big"]
     assert "no id" in errors["notes.csv:3"] and "already used" in errors["note-000"]
     assert "not a JSON object (Expecting property name" in errors["notes.jsonl:2"]
-    assert "a JSON list" in errors["notes.jsonl:3"] and "'text' is missing" in errors["j3"]
+    assert "a JSON array" in errors["notes.jsonl:3"] and "'text' is missing" in errors["j3"]
+    assert "'text' is a JSON number; expected a string" in errors["j5"]
+    assert "Invalid control character, column" in errors["notes.jsonl:6"]
+    assert "'text' is empty or only spaces" in errors["c2"]
     assert sorted(d.id for d in _records(tmp_path / "out")) == ["7", "c1", "note-000", "note-001"]
     assert "A note" not in (tmp_path / "out" / ERRORS_FILE).read_text("utf-8")
 
