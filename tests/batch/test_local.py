@@ -102,13 +102,7 @@ def test_annotate_recovers_uncommitted_output(
     tiny_model: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash after a chunk's data was written but before its commit line was whole."""
-    notes = _notes(tmp_path / "notes", 4)
-    out = tmp_path / "out"
-    _crash_before_commits(monkeypatch)
-    annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
-    monkeypatch.undo()
-    log = (out / DONE_FILE).read_bytes().splitlines(keepends=True)
-    (out / DONE_FILE).write_bytes(log[0] + log[1][:10])  # the second commit torn
+    notes, out = _killed_before_the_last_commit(tiny_model, tmp_path, fmt, monkeypatch)
     if fmt == "jsonl":
         with (out / JSONL_FILE).open("ab") as handle:
             handle.write(b'{"id": "half a line')
@@ -117,13 +111,21 @@ def test_annotate_recovers_uncommitted_output(
     assert _output_ids(out, fmt) == {f"note-{i:03d}": 1 for i in range(4)}
 
 
-def _crash_before_commits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Leave each chunk's record of its files as a run killed before the commit would (the
-    test then cuts the commit line itself)."""
+def _killed_before_the_last_commit(
+    model: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    """Notes and the output of a run of 2 chunks killed after writing the second chunk's
+    files and before its commit line was whole (its record of those files left in place)."""
     from clinnlp.batch import sinks
 
-    for sink in (sinks.BratSink, sinks.SpacySink):
-        monkeypatch.setattr(sink, "committed", lambda self: None)
+    notes, out = _notes(tmp_path / "notes", 4), tmp_path / "out"
+    with monkeypatch.context() as patch:
+        for sink in (sinks.BratSink, sinks.SpacySink):
+            patch.setattr(sink, "committed", lambda self: None)
+        annotate([notes], out, model=model, batch_size=2, fmt=fmt)
+    log = (out / DONE_FILE).read_bytes().splitlines(keepends=True)
+    (out / DONE_FILE).write_bytes(log[0] + log[1][:10])  # the second commit torn
+    return notes, out
 
 
 def _alive(pid: int) -> bool:
@@ -703,18 +705,12 @@ def test_annotate_resume_and_force_keep_the_users_files_in_output_folders(
     tiny_model: Path, tmp_path: Path, fmt: str, folder: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Resuming (after a torn commit too) and --force delete only what clinnlp wrote."""
-    notes = _notes(tmp_path / "notes", 4)
-    out = tmp_path / "out"
-    _crash_before_commits(monkeypatch)
-    annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
-    monkeypatch.undo()
+    notes, out = _killed_before_the_last_commit(tiny_model, tmp_path, fmt, monkeypatch)
     mine = {f"{folder}/README.md": "mine", f"{folder}/sub/keep.txt": "kept", f"{folder}/x.md": ""}
     for name, text in mine.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text, "utf-8")
     (out / folder / "empty").mkdir()
-    log = (out / DONE_FILE).read_bytes().splitlines(keepends=True)
-    (out / DONE_FILE).write_bytes(log[0] + log[1][:10])  # killed before the last commit
     result = annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
     assert (result["done"], result["skipped"]) == (2, 2)
     result = annotate([notes], out, model=tiny_model, batch_size=2, fmt=fmt)
