@@ -23,10 +23,12 @@ COLORS = {DRUG: "#9fd3f5", EFFECT: "#ffb3a7", "Dose": "#bfe8b0"}
 PALETTE = ("#ffe29a", "#d9c2f0", "#f7c6e0", "#c9e4de", "#f2d0a9", "#cfd8dc")
 
 # displaCy's entity template with a tooltip; every field is escaped before it is filled in.
+# An entity the note does not assert (negated, hypothetical...) is drawn dashed and faded,
+# its status written after its label.
 _ENT = (
-    '<mark class="entity" title="{tip}" style="background: {bg}; padding: 0.2em 0.4em; '
-    'margin: 0 0.15em; line-height: 1; border-radius: 0.35em;">{text}'
-    '<span class="label">{label}</span></mark>'
+    '<mark class="entity{status_class}" title="{tip}" style="background: {bg}; '
+    'padding: 0.2em 0.4em; margin: 0 0.15em; line-height: 1; border-radius: 0.35em;">{text}'
+    '<span class="label">{label}{status}</span></mark>'
 )
 
 _PAGE = """<!DOCTYPE html>
@@ -48,6 +50,7 @@ th {{ background: #f3f3f3; }}
 .entities {{ line-height: 2.2 !important; white-space: normal; }}
 .label {{ font-size: 0.7em; font-weight: bold; margin-left: 0.4em; vertical-align: middle; }}
 .swatch {{ display: inline-block; padding: 0.1em 0.5em; border-radius: 0.3em; }}
+.unasserted {{ opacity: 0.7; outline: 2px dashed #555; outline-offset: -2px; }}
 </style>
 </head>
 <body>
@@ -192,23 +195,23 @@ def _displacy_doc(doc: Document) -> dict[str, Any]:
     for ent in sorted(doc.entities, key=lambda e: (e.start, -e.end)):
         if ent.start < end:
             continue  # displaCy cannot draw overlaps; the first, longest span wins
-        tip = ent.label
+        status = str(ent.attributes.get("assertion", "present"))
+        tip = ent.label if status == "present" else f"{ent.label}, {status}"
+        if "confidence" in ent.attributes:
+            tip += f"; confidence {float(ent.attributes['confidence']):.2f}"
         if ent.concepts:
             best = ent.concepts[0]
-            tip += f" {best.id} {best.name}"
+            tip += f"; concept {best.id} {best.name}"
             if best.score is not None:
-                tip += f" ({best.score:.2f})"
-        if "confidence" in ent.attributes:
-            tip += f" (confidence {float(ent.attributes['confidence']):.2f})"
-        if ent.attributes.get("assertion", "present") != "present":
-            tip += f", {ent.attributes['assertion']}"
+                tip += f" (match {best.score:.2f})"
+        shown = status != "present"
+        params = {
+            "tip": _esc(tip),
+            "status": _esc(f" · {status}") if shown else "",
+            "status_class": " unasserted" if shown else "",
+        }
         ents.append(
-            {
-                "start": ent.start,
-                "end": ent.end,
-                "label": _esc(ent.label),
-                "params": {"tip": _esc(tip)},
-            }
+            {"start": ent.start, "end": ent.end, "label": _esc(ent.label), "params": params}
         )
         end = ent.end
     return {"text": doc.text, "ents": ents, "title": _esc(doc.id)}

@@ -60,6 +60,10 @@ def test_report_per_drug_table_uses_relations_and_lists_unasserted_apart() -> No
     assert "relation model&#x27;s drug&rarr;event links" in page or "drug&rarr;event links" in page
     apart = page.split("Drug-linked events the notes do not assert")[1]
     assert "<td>nausea</td><td>negated</td><td>metformin</td><td>note-1</td>" in apart
+    nausea = page[page.index('title="Adverse-Effect, negated') :].split("</mark>")[0]
+    assert 'class="entity unasserted"' in page and "nausea" in nausea and "· negated" in nausea
+    rash = page[page.index('title="Adverse-Effect; confidence 0.91') :].split("</mark>")[0]
+    assert "unasserted" not in rash and "·" not in rash  # asserted: drawn plainly
 
 
 def test_report_escapes_everything() -> None:
