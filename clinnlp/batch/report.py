@@ -217,8 +217,11 @@ def _displacy_doc(doc: Document) -> dict[str, Any]:
     return {"text": doc.text, "ents": ents, "title": _esc(doc.id)}
 
 
-def render_report(docs: Iterable[Document], title: str = "clinnlp annotations") -> str:
-    """Return the report page for ``docs`` (see the module docstring)."""
+def render_report(
+    docs: Iterable[Document], title: str = "clinnlp annotations", failed: int = 0
+) -> str:
+    """Return the report page for ``docs`` (see the module docstring); ``failed``: how many
+    documents of the run could not be annotated (named in its errors.jsonl)."""
     from spacy import displacy
 
     docs = list(docs)
@@ -233,8 +236,9 @@ def render_report(docs: Iterable[Document], title: str = "clinnlp annotations") 
         for doc in docs
     ]
     entities = sum(len(doc.entities) for doc in docs)
+    missing = f" {failed:,} more could not be annotated: see errors.jsonl." if failed else ""
     subtitle = (
-        f"{len(docs):,} documents, {entities:,} entities. Generated offline by clinnlp "
+        f"{len(docs):,} documents, {entities:,} entities.{missing} Generated offline by clinnlp "
         f"{__version__}; automatic annotations, to be checked against the record."
     )
     return _PAGE.format(

@@ -205,7 +205,8 @@ class HtmlSink(JsonlSink):
 
         with (self.out / JSONL_FILE).open(encoding="utf-8") as handle:
             docs = [Document.from_dict(json.loads(line)) for line in handle]
-        write_atomic(self.out / REPORT_FILE, render_report(docs).encode("utf-8"))
+        failed = (self.out / ERRORS_FILE).read_bytes().count(b"\n")  # this run's failures
+        write_atomic(self.out / REPORT_FILE, render_report(docs, failed=failed).encode("utf-8"))
 
 
 class SpacySink(Sink):

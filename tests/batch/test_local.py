@@ -361,9 +361,11 @@ def test_annotate_out_and_inputs_may_not_overlap(tiny_model: Path, tmp_path: Pat
 
 def test_annotate_html_report(tiny_model: Path, tmp_path: Path) -> None:
     notes = _notes(tmp_path / "notes", 2)
+    (notes / "blank.txt").write_text("  \n", "utf-8")
     annotate([notes], tmp_path / "out", model=tiny_model, fmt="html")
     page = (tmp_path / "out" / "report.html").read_text("utf-8")
     assert page.startswith("<!DOCTYPE html>") and "note-001" in page
+    assert "2 documents, " in page and "1 more could not be annotated: see errors.jsonl" in page
     assert '<mark class="entity"' in page  # the random tiny model tags something in each note
     assert (
         "<th>Label</th><th>Mentions</th>" in page
