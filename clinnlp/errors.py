@@ -106,8 +106,9 @@ E_CORPUS_CHECKSUM = (
 E_INT_OFFSETS = "expected integer start and end offsets in {where}"
 E_PUBTATOR_PMID = "expected PMID {pmid} in the first field, as on this document's title line"
 E_OUT_NOT_OURS = (
-    "{path} is in the output folder but no clinnlp run wrote it; clinnlp never overwrites it: "
-    "move or rename it, or give the document another id"
+    "{path} is in the output folder but no clinnlp run recorded writing it, and clinnlp never "
+    "overwrites such a file: move or rename it, or give the document another id (a run of an "
+    "older clinnlp killed mid-chunk could leave one of its own: delete it if it is clinnlp's)"
 )
 E_NAME_CLASH = "documents {first} and {second} both map to this file name; give them distinct ids"
 

@@ -64,6 +64,7 @@ from clinnlp.errors import (
     E_BATCH_COUNTS,
     E_DUPLICATE_ID,
     E_ENGINE,
+    E_NO_DOCUMENTS,
     E_NOT_FOUND,
     E_OUT_FILE,
     E_OUT_LINK,
@@ -270,6 +271,7 @@ def annotate(
         # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit
         nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
     install_extensions()
+    fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
     _prepare_out(out, config, force)
 
     done, files = read_commits(out)
@@ -345,6 +347,10 @@ def annotate(
         sink.close()
         seconds = time.perf_counter() - start
     bar.close()
+    if not any(counts.values()):
+        if fresh:  # leave no run behind that would refuse the inputs the user gives next
+            _remove_run(out, _run_outputs(fmt))
+        raise InputError(", ".join(str(p) for p in paths), E_NO_DOCUMENTS)
     return {
         **counts,
         "seconds": round(seconds, 3),
@@ -352,6 +358,20 @@ def annotate(
         "out": str(out),
         "errors": str(out / ERRORS_FILE),
     }
+
+
+def _remove_run(out: Path, outputs: Sequence[str]) -> None:
+    """Remove the outputs a run that found no document wrote, and ``out`` if then empty."""
+    for name in outputs:
+        target = out / name
+        if name in FOLDERS and target.is_dir() and not target.is_symlink():
+            remove_written(out, name, {}, keep=set())
+            if not any(target.iterdir()):
+                target.rmdir()
+        elif target.is_file() and not target.is_symlink():
+            target.unlink()
+    if not any(out.iterdir()):
+        out.rmdir()
 
 
 def _check_spark(fmt: str, n_process: int) -> None:

@@ -21,7 +21,6 @@ from clinnlp.errors import (
     E_OUT_FOLDER_CLASH,
     E_OUT_NAME_LONG,
     E_OUT_NOT_OURS,
-    E_OUT_UNCLAIMED,
     ConfigError,
 )
 from clinnlp.schema import Document
@@ -115,7 +114,7 @@ def folder_written(out: Path, folder: str, files: dict[str, int]) -> list[Path]:
     except (OSError, ValueError, TypeError):
         pass  # none recorded (or torn while written: then none of its files was written)
     paths = [out / n for n in names]
-    return [*paths, *(_temporary(p) for p in paths), pending]  # the record last
+    return [*paths, *(_temporary(p) for p in paths), _temporary(pending), pending]  # record last
 
 
 def remove_written(out: Path, folder: str, files: dict[str, int], keep: set[str]) -> None:
@@ -125,8 +124,10 @@ def remove_written(out: Path, folder: str, files: dict[str, int], keep: set[str]
     root = out / folder
     emptied: set[Path] = set()
     for path in folder_written(out, folder, files):
-        if path.relative_to(out).as_posix() in keep or not path.is_file() or path.is_symlink():
+        if path.relative_to(out).as_posix() in keep or not path.is_file():
             continue
+        if any(p.is_symlink() for p in (path, *path.parents) if p.is_relative_to(root)):
+            continue  # nothing is deleted through a link, whatever it points to
         path.unlink()
         emptied.update(p for p in path.parents if p.is_relative_to(root))
     for path in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
@@ -227,8 +228,8 @@ class SpacySink(Sink):
         from spacy.tokens import DocBin
 
         name = f"{SPACY_DIR}/part-{self.parts:05d}.spacy"
-        if (self.out / name).exists():  # not clinnlp's: every part it wrote is committed
-            raise ConfigError(E_OUT_UNCLAIMED.format(path=self.out / name, run_file=DONE_FILE))
+        if os.path.lexists(self.out / name):  # not clinnlp's: every part it wrote is committed
+            raise ConfigError(E_OUT_NOT_OURS.format(path=self.out / name))
         docs = [doc for _, doc in chunk if doc is not None]  # the Spark engine is refused
         data = DocBin(docs=docs, store_user_data=True).to_bytes()
         record_pending(self.out, SPACY_DIR, [name[len(SPACY_DIR) + 1 :]])
@@ -289,8 +290,13 @@ class BratSink(Sink):
             folder = "/".join(parts[:i])
             if folder.endswith((".txt", ".ann")) and folder[:-4] in self.names:
                 return E_OUT_FOLDER_CLASH.format(first=self.names[folder[:-4]], second=doc_id)
-        for suffix in (".txt", ".ann"):  # every file clinnlp wrote here is committed now
-            if (self.root / f"{name}{suffix}").exists():
+        # every file clinnlp wrote here is committed now: anything in the way is not its own
+        for i in range(1, len(parts)):  # a folder the document's files go in
+            folder = "/".join(parts[:i])
+            if os.path.lexists(self.root / folder) and not (self.root / folder).is_dir():
+                return E_OUT_NOT_OURS.format(path=f"{BRAT_DIR}/{folder}")
+        for suffix in (".txt", ".ann"):
+            if os.path.lexists(self.root / f"{name}{suffix}"):
                 return E_OUT_NOT_OURS.format(path=f"{BRAT_DIR}/{name}{suffix}")
         self._claim(name, doc_id)
         return None

@@ -9,7 +9,6 @@ import typer
 
 from clinnlp.batch.local import FORMATS, annotate
 from clinnlp.cli._app import app, cli_errors
-from clinnlp.errors import E_NO_DOCUMENTS
 from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES
 
 
@@ -88,7 +87,4 @@ def annotate_cli(
         typer.secho(
             f"Failed documents and reasons: {result['errors']}", fg=typer.colors.RED, err=True
         )
-        raise typer.Exit(1)
-    if not result["done"] + result["skipped"]:
-        typer.secho(f"Error: {E_NO_DOCUMENTS}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)

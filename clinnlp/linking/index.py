@@ -173,7 +173,8 @@ def candidate_generator_class() -> Any:
     import sys
     import types
 
-    if SKLEARN_TFIDF in sys.modules or "scispacy.candidate_generation" in sys.modules:
+    # scikit-learn already (or being) imported, here or by another thread: the normal import
+    if "sklearn" in sys.modules or "scispacy.candidate_generation" in sys.modules:
         from scispacy.candidate_generation import CandidateGenerator
 
         return CandidateGenerator

@@ -764,7 +764,48 @@ def test_annotate_cli_with_no_document_found_exits_1(tiny_model: Path, tmp_path:
     (inputs / "notes.csv").write_text("id,text\na,Rash.\n", "utf-8")
     args = ["annotate", str(inputs), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1 and "no document found" in result.output, result.output
-    named = ["annotate", str(inputs / "notes.csv"), "--out", str(tmp_path / "o2")]
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and f"{inputs}: no document found" in message, message
+    assert "Annotated" not in message and not (tmp_path / "out").exists()  # no run left behind
+    named = ["annotate", str(inputs / "notes.csv"), "--out", str(tmp_path / "out")]
     again = CliRunner().invoke(app, [*named, "--model", str(tiny_model)])
     assert again.exit_code == 0 and "Annotated 1 document (" in again.output, again.output
+
+
+def test_annotate_brat_fails_a_document_whose_path_a_users_file_or_link_takes(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """A user's file where a document needs a folder, or a dangling link where its file goes,
+    fails that document (not the run) and stays as it was."""
+    notes = _notes(tmp_path / "notes", 1)
+    out = tmp_path / "out"
+    annotate([notes], out, model=tiny_model, fmt="brat")
+    (out / "brat" / "z").write_text("mine", "utf-8")
+    (out / "brat" / "note-001.ann").symlink_to(tmp_path / "nowhere")
+    (notes / "z").mkdir()
+    (notes / "z" / "y.txt").write_text(NOTE, "utf-8")
+    (notes / "note-001.txt").write_text(NOTE, "utf-8")
+    (notes / "note-002.txt").write_text(NOTE, "utf-8")
+    result = annotate([notes], out, model=tiny_model, fmt="brat")
+    assert (result["done"], result["skipped"], result["failed"]) == (1, 1, 2)
+    errors = _errors(out)
+    assert "brat/z is in the output folder" in errors["z/y"]
+    assert "brat/note-001.ann is in the output folder" in errors["note-001"]
+    assert (out / "brat" / "z").read_text("utf-8") == "mine"
+    assert (out / "brat" / "note-001.ann").is_symlink() and not (tmp_path / "nowhere").exists()
+
+
+def test_annotate_force_deletes_nothing_through_a_linked_folder(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    table = tmp_path / "ids.csv"
+    table.write_text("id,text\nsub/a,Rash.\n", "utf-8")
+    out = tmp_path / "out"
+    annotate([table], out, model=tiny_model, fmt="brat")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.txt").write_text("precious", "utf-8")
+    shutil.rmtree(out / "brat" / "sub")
+    (out / "brat" / "sub").symlink_to(elsewhere, target_is_directory=True)
+    annotate([table], out, model=tiny_model, fmt="jsonl", force=True)
+    assert (elsewhere / "a.txt").read_text("utf-8") == "precious"
