@@ -29,13 +29,18 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def temporary_path(path: Path) -> Path:
+    """The temporary name :func:`write_atomic` writes ``path`` under before replacing it."""
+    return path.with_name(f".{path.name}.tmp")
+
+
 def write_atomic(path: Path, data: bytes, sync_dir: bool = True) -> None:
     """Replace ``path`` with ``data`` all at once: a temporary file, fsync, ``os.replace``.
 
     A crash leaves either the old file or the new one, never a mix.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_path(path)
     with tmp.open("wb") as handle:
         handle.write(data)
         handle.flush()

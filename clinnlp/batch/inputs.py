@@ -32,7 +32,13 @@ from clinnlp.errors import (
     E_UNREADABLE,
     InputError,
 )
-from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES, check_text, has_surrogates, read_text
+from clinnlp.readers.textfile import (
+    MAX_DOCUMENT_BYTES,
+    check_text,
+    has_surrogates,
+    is_blank,
+    read_text,
+)
 
 #: Input files read as one record a row or line, by suffix; any other file is one text.
 RECORD_FILES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -139,7 +145,7 @@ def _record_item(
         return Item(
             doc_id, str(path), line=line, reason=E_RECORD_TEXT.format(column=text_col, found=found)
         )
-    if not text.removeprefix("\ufeff").strip():  # the record is there, its text is not
+    if is_blank(text):  # the record is there, its text is not
         reason = E_RECORD_EMPTY.format(column=text_col)
         return Item(doc_id, str(path), line=line, reason=reason)
     return Item(doc_id, str(path), text, line, check_text(text, max_bytes))

@@ -156,16 +156,7 @@ def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
             raise ConfigError(E_OUT_OTHER_RUN.format(path=out, keys=", ".join(keys)))
         if out.is_dir() and any(out.iterdir()):
             raise ConfigError(E_OUT_NOT_EMPTY.format(path=out))
-    written = _committed_files(out) if claimed else {}
-    for name in sorted(claimed):
-        target = out / name
-        if name in FOLDERS:  # the files clinnlp wrote there; the user's own stay
-            if target.is_dir():
-                remove_written(out, name, written, keep=set())
-                if not any(target.iterdir()):
-                    target.rmdir()
-        elif target.is_file():
-            target.unlink()
+    _remove_outputs(out, sorted(claimed), _committed_files(out) if claimed else {})
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(
         out / RUN_FILE, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -349,7 +340,9 @@ def annotate(
     bar.close()
     if not any(counts.values()):
         if fresh:  # leave no run behind that would refuse the inputs the user gives next
-            _remove_run(out, _run_outputs(fmt))
+            _remove_outputs(out, _run_outputs(fmt), {})
+            if not any(out.iterdir()):
+                out.rmdir()
         raise InputError(", ".join(str(p) for p in paths), E_NO_DOCUMENTS)
     return {
         **counts,
@@ -360,18 +353,21 @@ def annotate(
     }
 
 
-def _remove_run(out: Path, outputs: Sequence[str]) -> None:
-    """Remove the outputs a run that found no document wrote, and ``out`` if then empty."""
-    for name in outputs:
+def _remove_outputs(out: Path, names: Sequence[str], written: dict[str, int]) -> None:
+    """Remove the output files ``names`` of ``out`` and, in its output folders, the files a run
+    wrote there (``written``: the committed ones; the pending ones are found by
+    :func:`clinnlp.batch.sinks.remove_written`), then those folders if that emptied them.
+    Nothing is removed through a link, and the user's own files in the folders stay."""
+    for name in names:
         target = out / name
-        if name in FOLDERS and target.is_dir() and not target.is_symlink():
-            remove_written(out, name, {}, keep=set())
+        if target.is_symlink():
+            continue
+        if name in FOLDERS and target.is_dir():
+            remove_written(out, name, written, keep=set())
             if not any(target.iterdir()):
                 target.rmdir()
-        elif target.is_file() and not target.is_symlink():
+        elif target.is_file():
             target.unlink()
-    if not any(out.iterdir()):
-        out.rmdir()
 
 
 def _check_spark(fmt: str, n_process: int) -> None:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from clinnlp._files import fsync_dir, safe_relpath, write_atomic
+from clinnlp._files import fsync_dir, safe_relpath, temporary_path, write_atomic
 from clinnlp.errors import (
     E_NAME_CLASH,
     E_OUT_DAMAGED,
@@ -99,11 +99,6 @@ def read_commits(out: Path) -> tuple[set[str], dict[str, int]]:
     return done, files
 
 
-def _temporary(path: Path) -> Path:
-    """The temporary name :func:`clinnlp._files.write_atomic` writes ``path`` under."""
-    return path.with_name(f".{path.name}.tmp")
-
-
 def folder_written(out: Path, folder: str, files: dict[str, int]) -> list[Path]:
     """The files under ``out/folder`` that clinnlp wrote: committed ones (``files``) and the
     uncommitted chunk's recorded in its :data:`PENDING_FILE`, with their temporary files."""
@@ -114,7 +109,8 @@ def folder_written(out: Path, folder: str, files: dict[str, int]) -> list[Path]:
     except (OSError, ValueError, TypeError):
         pass  # none recorded (or torn while written: then none of its files was written)
     paths = [out / n for n in names]
-    return [*paths, *(_temporary(p) for p in paths), _temporary(pending), pending]  # record last
+    temporary = [temporary_path(p) for p in (*paths, pending)]
+    return [*paths, *temporary, pending]  # the record last
 
 
 def remove_written(out: Path, folder: str, files: dict[str, int], keep: set[str]) -> None:
@@ -149,6 +145,8 @@ class Sink:
 
     #: The files and folders of ``out`` this format writes (recorded in ``run.json``).
     outputs: tuple[str, ...] = ()
+    #: The folder of :data:`FOLDERS` this format writes its files in, if any.
+    folder: str | None = None
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         self.out = out
@@ -162,7 +160,10 @@ class Sink:
         raise NotImplementedError
 
     def committed(self) -> None:
-        """The chunk just written is committed (its line is in ``done.jsonl``)."""
+        """The chunk just written is committed (its line is in ``done.jsonl``): its record of
+        uncommitted files goes."""
+        if self.folder is not None:
+            (self.out / self.folder / PENDING_FILE).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Finish the output once every chunk is written."""
@@ -214,15 +215,13 @@ class SpacySink(Sink):
     """``docs/part-NNNNN.spacy``: one DocBin a chunk (``spacy train`` reads the folder)."""
 
     outputs = (SPACY_DIR,)
+    folder = SPACY_DIR
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
         (out / SPACY_DIR).mkdir(exist_ok=True)
         remove_written(out, SPACY_DIR, files, keep=set(files))  # an uncommitted part
         self.parts = sum(1 for name in files if name.startswith(f"{SPACY_DIR}/"))
-
-    def committed(self) -> None:
-        (self.out / SPACY_DIR / PENDING_FILE).unlink(missing_ok=True)  # nothing uncommitted
 
     def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from spacy.tokens import DocBin
@@ -243,6 +242,7 @@ class BratSink(Sink):
     digits kept: :func:`clinnlp._files.safe_relpath`), unique, and kept inside ``out``."""
 
     outputs = (BRAT_DIR,)
+    folder = BRAT_DIR
 
     #: Longest file or folder name (bytes) made from an id: file systems allow 255, and the
     #: names get a suffix and a temporary-file prefix.
@@ -301,9 +301,6 @@ class BratSink(Sink):
         self._claim(name, doc_id)
         return None
 
-    def committed(self) -> None:
-        (self.out / BRAT_DIR / PENDING_FILE).unlink(missing_ok=True)  # nothing uncommitted
-
     def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
         from clinnlp.readers.brat import format_ann
 
@@ -311,8 +308,7 @@ class BratSink(Sink):
         folders = set()
         names = [safe_relpath(document.id) for document, _ in chunk]
         record_pending(self.out, BRAT_DIR, [f"{n}{s}" for n in names for s in (".txt", ".ann")])
-        for document, _ in chunk:
-            name = safe_relpath(document.id)
+        for name, (document, _) in zip(names, chunk, strict=True):
             for suffix, content in ((".txt", document.text), (".ann", format_ann(document))):
                 data = content.encode("utf-8")
                 target = self.root / f"{name}{suffix}"

@@ -112,9 +112,11 @@ def build_pipeline(
     from clinnlp.modeling.tagger import check_device, check_model_dir, resolve_device
     from clinnlp.text import make_text_pipeline
 
-    check_device(device)  # a wrong device fails here, not on every document
+    # a wrong device, or CUDA asked for where there is none, fails here, not on every document
     if device is not None and device.startswith("cuda"):
-        resolve_device(device)  # and CUDA asked for where there is none
+        resolve_device(device)
+    else:
+        check_device(device)
 
     model_dir = check_model_dir(model if model is not None else DEFAULT_MODEL)
     nlp = make_text_pipeline()

@@ -32,6 +32,11 @@ def has_surrogates(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
+def is_blank(text: str) -> bool:
+    """Whether ``text`` holds nothing to annotate: only whitespace, or a byte-order mark."""
+    return not text.removeprefix("\ufeff").strip()
+
+
 def check_text(
     text: str, max_bytes: int | None = MAX_DOCUMENT_BYTES, what: str = "text"
 ) -> str | None:
@@ -42,7 +47,7 @@ def check_text(
     lone surrogate escape of JSON) or larger than ``max_bytes`` in UTF-8. The reason names a
     byte offset, never the content.
     """
-    if not text.removeprefix("\ufeff").strip():
+    if is_blank(text):
         return E_EMPTY.format(what=what)
     nul = text.find("\x00")
     if nul >= 0:
