@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     labels: Counter[str] = Counter()
     events: Counter[str] = Counter()
-    docs = chars = relations = 0
+    docs = chars = relations = notes_with_ade = 0
     with (args.run / "annotations.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             doc = json.loads(line)
@@ -36,8 +36,11 @@ def main() -> None:
             chars += len(doc["text"])
             labels.update(e["label"] for e in doc["entities"])
             relations += len(doc["relations"])
-            for status, found in doc.get("adverse_drug_events", {}).items():
-                events[status] += len(found)
+            summary = doc.get("adverse_drug_events", {})
+            for status, found in summary.items():
+                if isinstance(found, list):
+                    events[status] += len(found)
+            notes_with_ade += bool(summary.get("reports_ade"))
     failed = (
         sum(1 for _ in (args.run / "errors.jsonl").open())
         if (args.run / "errors.jsonl").exists()
@@ -60,6 +63,7 @@ def main() -> None:
     print(
         f"relations: {relations:,}; adverse drug events: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(events.items()))
+        + f"; notes reporting one: {notes_with_ade:,}"
     )
     if args.json:
         record = {
@@ -74,6 +78,7 @@ def main() -> None:
             "entities": dict(labels),
             "relations": relations,
             "adverse_drug_events": dict(events),
+            "notes_reporting_ade": notes_with_ade,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(record, indent=2) + "\n", "utf-8")

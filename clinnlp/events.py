@@ -5,6 +5,9 @@ is neither negated, hypothetical, possible nor a family member's; see
 :func:`clinnlp.schema.is_asserted`) and that a ``Causes`` relation links to at least one
 drug. Events linked to a drug but not asserted are listed apart, by status, so a reviewer sees
 "no rash on amoxicillin" and "can cause bleeding" without taking them for events.
+
+The note-level answer, whether the note reports an adverse drug event at all (the question a
+reviewer triages by), is ``reports_ade``: true when at least one event is asserted.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ EVENT, DRUG = "Adverse-Effect", "Drug"
 CAUSES = ("Causes", "ADE")
 
 
-def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
-    """``{"asserted": [...], "negated": [...], "hypothetical": [...], ...}``: each linked event
-    once, with its text, offsets, status, confidence (the event's tag confidence times the
-    best link's), its best concept when linked, and its drugs (text, offsets, link
-    confidence, concept), in text order."""
+def adverse_drug_events(doc: Document) -> dict[str, Any]:
+    """``{"reports_ade": bool, "asserted": [...], "negated": [...], "hypothetical": [...],
+    ...}``: whether the note reports an adverse drug event (an asserted one), then each linked
+    event once, by status, with its text, offsets, status, confidence (the event's tag
+    confidence times the best link's), its best concept when linked, and its drugs (text,
+    offsets, link confidence, concept), in text order. ``asserted`` is always there; a status
+    with no event is left out."""
     by_id = {e.id: e for e in doc.entities}
     drugs: dict[str, list[tuple[Any, float]]] = {}
     for rel in doc.relations:
@@ -31,7 +36,7 @@ def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
             if head.label == DRUG and tail.label == EVENT:
                 conf = float(rel.attributes.get("confidence", 1.0))
                 drugs.setdefault(tail.id, []).append((head, conf))
-    out: dict[str, list[dict[str, Any]]] = {"asserted": []}
+    out: dict[str, Any] = {"reports_ade": False, "asserted": []}
     for event in sorted((by_id[i] for i in drugs), key=lambda e: (e.start, e.end)):
         status = "asserted" if is_asserted(event) else _status(event)
         links = sorted(drugs[event.id], key=lambda d: (d[0].start, d[0].end))
@@ -56,7 +61,14 @@ def adverse_drug_events(doc: Document) -> dict[str, list[dict[str, Any]]]:
                 ],
             }
         )
+    out["reports_ade"] = bool(out["asserted"])
     return out
+
+
+def event_lists(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The per-status event lists of an :func:`adverse_drug_events` summary (its note-level
+    answer left out)."""
+    return {k: v for k, v in summary.items() if isinstance(v, list)}
 
 
 def _concept(entity: Any) -> dict[str, Any]:

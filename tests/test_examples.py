@@ -80,7 +80,42 @@ def test_examples_main_command_finds_the_written_events(tmp_path: Path) -> None:
             if e["label"] == "Drug" and e["text"].lower() == "amoxicillin"
         )
         assert amoxicillin["concepts"][0]["id"] == "DB01060"
+    # every reported event is one span with its drug; no generic word is an event and no lab
+    # value a Dose (the real-note rules of clinnlp.modeling.rules)
+    from clinnlp.modeling.rules import GENERIC_EVENTS
+
+    for doc in docs.values():
+        summary = doc["adverse_drug_events"]
+        assert summary["reports_ade"] == bool(summary["asserted"]), doc["id"]
+        events = sorted(
+            (e for e in doc["entities"] if e["label"] == "Adverse-Effect"),
+            key=lambda e: e["start"],
+        )
+        for a, b in zip(events, events[1:], strict=False):
+            assert doc["text"][a["end"] : b["start"]].strip(" -"), (doc["id"], a["text"], b["text"])
+        for e in events:
+            assert e["text"].lower() not in GENERIC_EVENTS, (doc["id"], e["text"])
+        for e in summary["asserted"]:
+            assert e["drugs"] and len(e["event"].split()) >= 1, (doc["id"], e)
+            assert e["event"].lower() not in {"drug", "eruption", "pruritic"}, (doc["id"], e)
+        for e in doc["entities"]:
+            if e["label"] == "Dose":
+                assert not e["text"].rstrip().endswith("%"), (doc["id"], e["text"])
+    reports = {doc_id: d["adverse_drug_events"]["reports_ade"] for doc_id, d in docs.items()}
+    assert reports == {
+        "note-01-rash-amoxicillin": True,
+        "note-02-diabetes-follow-up": False,
+        "note-03-ed-angioedema": True,
+        "note-04-oncology-neuropathy": True,
+    }
+    rash = [e["event"] for e in docs["note-01-rash-amoxicillin"]["adverse_drug_events"]["asserted"]]
+    assert "Drug eruption" in rash and "pruritic maculopapular rash" in rash, rash
     html = (out / "report.html").read_text()
+    assert "3 of 4 (listed first below)" in html
+    sections = html.split('<section class="doc">')[1:]
+    assert "note-02-diabetes-follow-up" in sections[-1]  # the one note without an event, last
+    assert html.count("Reports an adverse drug event:") == 3
+    assert html.count("No adverse drug event reported.") == 1
     assert "amoxicillin" in html.lower() and "<script src=" not in html
     assert "relation model" in html and "Drug-linked events the notes do not assert" in html
     assert "<td>nausea</td><td>negated</td><td>metformin</td>" in html

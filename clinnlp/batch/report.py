@@ -1,8 +1,10 @@
 """A self-contained HTML report of annotated documents, for a clinician to open.
 
-One file: a summary (entities per label, adverse effects per drug) and every document
-rendered by displaCy with a colour per label. No external CSS, script or font, and a
-Content-Security-Policy that forbids loading any. Every piece of text is HTML-escaped.
+One file: a summary (notes that report an adverse drug event, entities per label, adverse
+effects per drug) and every document rendered by displaCy with a colour per label, the notes
+that report an adverse drug event first, each marked with the note-level answer. No external
+CSS, script or font, and a Content-Security-Policy that forbids loading any. Every piece of
+text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from clinnlp import __version__
-from clinnlp.events import CAUSES, adverse_drug_events, concept_name
+from clinnlp.events import CAUSES, adverse_drug_events, concept_name, event_lists
 from clinnlp.schema import Document, Entity, is_asserted
 
 DRUG, EFFECT = "Drug", "Adverse-Effect"
@@ -51,6 +53,8 @@ th {{ background: #f3f3f3; }}
 .label {{ font-size: 0.7em; font-weight: bold; margin-left: 0.4em; vertical-align: middle; }}
 .swatch {{ display: inline-block; padding: 0.1em 0.5em; border-radius: 0.3em; }}
 .unasserted {{ opacity: 0.7; outline: 2px dashed #555; outline-offset: -2px; }}
+.verdict {{ font-weight: bold; margin: 0.3em 0; }}
+.verdict.ade {{ color: #a01818; }} .verdict.none {{ color: #555; font-weight: normal; }}
 </style>
 </head>
 <body>
@@ -110,7 +114,7 @@ def unasserted_events(docs: Sequence[Document]) -> list[tuple[str, dict[str, Any
     their document ids, in document order."""
     out = []
     for doc in docs:
-        for status, events in adverse_drug_events(doc).items():
+        for status, events in event_lists(adverse_drug_events(doc)).items():
             if status != "asserted":
                 out += [(doc.id, event) for event in events]
     return out
@@ -129,14 +133,29 @@ def _sentence_pairs(doc: Document) -> Iterator[tuple[Entity, Entity]]:
                 yield drug, effect
 
 
+def _verdict(doc: Document) -> str:
+    """The note-level answer as one line: its adverse drug events, or that it reports none."""
+    events = adverse_drug_events(doc)["asserted"]
+    if not events:
+        return '<p class="verdict none">No adverse drug event reported.</p>'
+    pairs = "; ".join(
+        f"{_esc(e['event'])} &larr; " + ", ".join(_esc(d["text"]) for d in e["drugs"])
+        for e in events
+    )
+    return f'<p class="verdict ade">Reports an adverse drug event: {pairs}</p>'
+
+
 def _summary(docs: Sequence[Document], colors: dict[str, str]) -> str:
     labels = Counter(ent.label for doc in docs for ent in doc.entities)
+    reporting = sum(1 for doc in docs if adverse_drug_events(doc)["reports_ade"])
     rows = "".join(
         f'<tr><td><span class="swatch" style="background: {_esc(colors[label])}">'
         f"{_esc(label)}</span></td><td>{count}</td></tr>"
         for label, count in sorted(labels.items())
     )
     parts = [
+        "<h2>Notes that report an adverse drug event</h2>",
+        f"<p>{reporting:,} of {len(docs):,} (listed first below).</p>",
         "<h2>Entities per label</h2>",
         f"<table><tr><th>Label</th><th>Mentions</th></tr>{rows}</table>"
         if rows
@@ -224,11 +243,12 @@ def render_report(
     documents of the run could not be annotated (named in its errors.jsonl)."""
     from spacy import displacy
 
-    docs = list(docs)
+    docs = sorted(docs, key=lambda d: not adverse_drug_events(d)["reports_ade"])  # stable
     colors = label_colors(ent.label for doc in docs for ent in doc.entities)
     options = {"colors": {_esc(k): v for k, v in colors.items()}, "template": _ENT}
     rendered = [
         '<section class="doc">'
+        + _verdict(doc)
         + displacy.render(
             _displacy_doc(doc), style="ent", manual=True, page=False, jupyter=False, options=options
         )

@@ -36,6 +36,7 @@ from clinnlp.modeling.relations import (
     distance_bucket,
     gap,
 )
+from clinnlp.modeling.rules import clean_spans, drop_indications
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +327,7 @@ class Tagger:
         constrained: bool = True,
         relations: bool = True,
         drug_vocabulary: float | None = None,
+        rules: bool = False,
     ) -> list[tuple[list[SpanPrediction], list[RelationPrediction]]]:
         """Spans as :meth:`predict` and, when the model has a relation head (and
         ``relations``), the relations between them, from the same encoder pass: each candidate
@@ -333,7 +335,10 @@ class Tagger:
 
         With ``drug_vocabulary`` (a confidence), the spans are first merged with the drug
         vocabulary by :func:`clinnlp.modeling.vocabulary.merge_drugs` at that threshold, so
-        the relation head also links the drugs only the vocabulary found."""
+        the relation head also links the drugs only the vocabulary found. With ``rules``, the
+        spans and relations then go through the real-note rules of
+        :mod:`clinnlp.modeling.rules` (one span per event, no generic reaction words, lab
+        values or analytes, no indications as adverse events)."""
         with_relations = relations and self.relations is not None
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
@@ -355,11 +360,15 @@ class Tagger:
                 from clinnlp.modeling.vocabulary import merge_drugs
 
                 spans = merge_drugs(text, spans, drug_vocabulary)
+            if rules:
+                spans = clean_spans(text, spans)
             found = (
                 self._relations(enc, plan, [w[1] for w in per_window], spans)
                 if with_relations
                 else []
             )
+            if rules:
+                found = drop_indications(text, spans, found)
             results.append((spans, found))
         return results
 

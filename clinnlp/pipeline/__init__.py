@@ -32,6 +32,7 @@ from clinnlp.pipeline.tagger import TaggerComponent
         "span_key": None,
         "precision": "auto",
         "drug_vocabulary": 0.95,
+        "rules": True,
     },
     assigns=["doc.ents", "span._.clinnlp_confidence", "doc._.clinnlp_relations"],
 )
@@ -44,11 +45,12 @@ def make_tagger(
     span_key: str | None,
     precision: str,
     drug_vocabulary: float | None,
+    rules: bool,
 ) -> TaggerComponent:
     """Build a ``clinnlp_tagger`` (``model``: a clinnlp model folder, the default model when
     ``None``; see :class:`~clinnlp.pipeline.tagger.TaggerComponent` for the rest)."""
     return TaggerComponent(
-        nlp, name, model, batch_size, device, span_key, precision, drug_vocabulary
+        nlp, name, model, batch_size, device, span_key, precision, drug_vocabulary, rules
     )
 
 
@@ -89,6 +91,7 @@ def build_pipeline(
     drug_vocabulary: float | None = 0.95,
     kb: str | Path | None = None,
     linker: bool | None = None,
+    rules: bool = True,
 ) -> Language:
     """The full pipeline: the scispaCy text layer of :func:`clinnlp.text.make_text_pipeline`,
     ``clinnlp_tagger`` (entities and relations) and ``clinnlp_context`` (assertion).
@@ -107,6 +110,8 @@ def build_pipeline(
         linker: add ``clinnlp_linker``: ``None`` (the default) when a ``kb`` is given or the
             default folder exists; ``True`` always (a missing knowledge base is an error);
             ``False`` never.
+        rules: apply the real-note rules of :mod:`clinnlp.modeling.rules` to the tagger's
+            spans and relations.
     """
     from clinnlp import DEFAULT_MODEL
     from clinnlp.modeling.tagger import check_device, check_model_dir, resolve_device
@@ -127,6 +132,7 @@ def build_pipeline(
         "span_key": span_key,
         "precision": precision,
         "drug_vocabulary": drug_vocabulary,
+        "rules": rules,
     }
     nlp.add_pipe("clinnlp_tagger", config=config)
     nlp.add_pipe("clinnlp_context")

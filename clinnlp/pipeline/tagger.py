@@ -71,6 +71,8 @@ class TaggerComponent:
         drug_vocabulary: merge the drugs with the packaged drug vocabulary at this
             confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
             model's spans alone.
+        rules: apply the real-note rules of :mod:`clinnlp.modeling.rules` (one span per
+            event; no generic reaction words, lab values, analytes or indications as events).
     """
 
     def __init__(
@@ -83,9 +85,11 @@ class TaggerComponent:
         span_key: str | None = None,
         precision: str = "auto",
         drug_vocabulary: float | None = 0.95,
+        rules: bool = True,
     ) -> None:
         self.name = name
         self.drug_vocabulary = drug_vocabulary
+        self.rules = rules
         self.model_path = Path(model) if model else None
         self.batch_size = batch_size
         self.device = device
@@ -148,7 +152,9 @@ class TaggerComponent:
         return self.set_annotations([doc], self._extract([doc.text]))[0]
 
     def _extract(self, texts: list[str]) -> Any:
-        return self.tagger.extract(texts, self.batch_size, drug_vocabulary=self.drug_vocabulary)
+        return self.tagger.extract(
+            texts, self.batch_size, drug_vocabulary=self.drug_vocabulary, rules=self.rules
+        )
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Tag ``batch_size`` documents at a time with one call of the model."""

@@ -1,0 +1,260 @@
+"""What real notes say, as pure rules over the tagger's spans and relations.
+
+The tagger learnt events mostly from PubMed sentences and written-for-purpose notes; real
+notes break it in a few regular ways that the annotation guideline settles. Each rule here is
+one of them, a plain function of the text and the predicted spans (and relations), applied by
+:meth:`clinnlp.modeling.tagger.Tagger.extract` when ``rules`` is on:
+
+- :func:`join_fragments`: one event tagged as two ("Drug eruption", "pruritic maculopapular
+  rash") is one span.
+- :func:`drop_generic_events`: generic reaction words ("allergy", "side effects",
+  "intolerance", "toxicity" without an organ) are not events (guideline decision 1).
+- :func:`drop_lab_values`: a percentage away from any drug ("SpO2 97%", "HbA1c 7.4%") is a
+  lab value, not a Dose.
+- :func:`drop_analytes`: a lab analyte or body substance ("cholesterol", "HDL", "potassium
+  3.2") is not a Drug unless the text gives it as one ("potassium chloride 20 mEq").
+- :func:`drop_indications`: the event a drug is given for ("Zofran 4 mg q6h p.r.n.
+  vomiting", "hydroxyzine if needed for itching") is not that drug's adverse event
+  (guideline decision 7).
+
+Nothing here imports torch; every function returns new lists and leaves its inputs as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from clinnlp.modeling.align import SpanPrediction
+from clinnlp.modeling.relations import RelationPrediction
+
+EVENT, DRUG, DOSE = "Adverse-Effect", "Drug", "Dose"
+
+#: Words that name no particular reaction (guideline decision 1), lowercased, spaces single.
+GENERIC_EVENTS = frozenset(
+    (
+        "allergy",
+        "allergies",
+        "allergic",
+        "allergic reaction",
+        "allergic reactions",
+        "reaction",
+        "reactions",
+        "drug reaction",
+        "drug reactions",
+        "adverse reaction",
+        "adverse reactions",
+        "adverse effect",
+        "adverse effects",
+        "adverse event",
+        "adverse events",
+        "side effect",
+        "side effects",
+        "side-effect",
+        "side-effects",
+        "intolerance",
+        "intolerances",
+        "intolerant",
+        "toxicity",
+        "toxicities",
+        "toxic",
+        "hypersensitivity",
+        "hypersensitivity reaction",
+        "sensitivity",
+        "drug",
+        "drugs",
+        "problems",
+        "issues",
+        "complications",
+        "did not tolerate",
+        "not tolerate",
+    )
+)
+
+#: A single word that modifies the event word after it rather than naming an event of its
+#: own: adjectives by their ending, and nouns that qualify a reaction ("drug eruption").
+_MODIFIER = re.compile(
+    r"(?:[a-z]+(?:ic|ous|al|ary|ive|ed|oid|ular|ant|ent)|drug|skin|facial|lip|tongue|"
+    r"injection|infusion|site)",
+    re.IGNORECASE,
+)
+
+#: A percentage on its own (a lab value or a concentration).
+_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*%")
+#: Between a concentration and its drug: spaces and at most one word ("lidocaine HCl 2%").
+_BESIDE = re.compile(r"[ \t]*(?:[A-Za-z]+[ \t]+)?")
+
+#: Analytes and body substances that the vocabulary or the tagger may take for drugs, but
+#: that notes give as drugs only with a dose or salt ("potassium chloride 20 mEq").
+ANALYTES = frozenset(
+    """cholesterol triglyceride triglycerides hdl ldl vldl a1c hba1c hemoglobin hgb hematocrit
+    hct glucose sugar sugars creatinine bun urea bilirubin albumin protein tsh t3 t4 psa
+    potassium sodium calcium magnesium phosphorus phosphate chloride bicarbonate iron
+    ferritin b12 folate vitamin lipase amylase troponin inr lactate uric ammonia""".split()
+)
+#: Words right after an analyte that mean it was given: units, forms, salts, routes.
+_GIVEN_AFTER = re.compile(
+    r"\s*(?:\d+(?:\.\d+)?\s*)?(?:mg|mcg|g|gram|grams|meq|units?|iu|tabs?|tablets?|caps?|"
+    r"capsules?|supplements?|supplementation|replacement|repletion|replaced|chloride|"
+    r"citrate|gluconate|carbonate|sulfate|oxide|acetate|phosphate|bicarbonate|iv|po|drip|"
+    r"infusion|gel|bolus|runs?|riders?)\b",
+    re.IGNORECASE,
+)
+#: Words just before an analyte that mean it was given.
+_GIVEN_BEFORE = re.compile(
+    r"(?:\b(?:given|gave|received|receiving|started|start|continue|continued|take|takes|"
+    r"taking|took|on|with|iv|oral|po|supplemental|replace|replaced|replete|repleted|"
+    r"and|plus|d5|d10|d50)\s+)$",
+    re.IGNORECASE,
+)
+
+#: Between a drug and the event it is given for: dose, route and frequency words, then a
+#: word that introduces the indication ("for", "p.r.n.", "as needed for", "to treat").
+_DOSING_WORD = (
+    r"(?:\d+(?:[.,/-]\d+)*|%|mg|mcg|g|gm|ml|cc|l|meq|units?|iu|mg/kg|tabs?|tablets?|caps?|"
+    r"capsules?|puffs?|sprays?|drops?|patch(?:es)?|po|p\.o\.|iv|i\.v\.|im|i\.m\.|sq|subq|"
+    r"sc|pr|sl|topical(?:ly)?|inhaled|orally|by|mouth|daily|bid|b\.i\.d\.|tid|t\.i\.d\.|qid|"
+    r"q\.i\.d\.|qhs|q\.h\.s\.|qd|q\.d\.|qam|qpm|hs|q\d+(?:-\d+)?h?|q\.?\s?\d+(?:-\d+)?\s?h(?:ours?|rs?)?\.?|"
+    r"every|each|hours?|hrs?|h|at|bedtime|night|nightly|morning|times|a|day|days|week|"
+    r"x|once|twice|one|two|three|tab|dose|doses|of|the|was|is|given|used|started|"
+    r"prescribed|ordered|[,.;:()-])"
+)
+_INDICATION = re.compile(
+    rf"^(?:\s*{_DOSING_WORD})*\s*(?:p\.?\s?r\.?\s?n\.?|as\s+needed|if\s+needed|when\s+needed|"
+    r"to\s+treat|to\s+control|to\s+help(?:\s+with)?|for\s+(?:the\s+)?(?:treatment|relief|"
+    r"control|management|prevention)\s+of|for)"
+    r"(?:\s+(?:for|of|with))?(?:\s+(?:the|her|his|their|any|a|an|possible|breakthrough|"
+    r"severe|mild|moderate|acute|chronic|persistent|recurrent|ongoing))*\s*$",
+    re.IGNORECASE,
+)
+#: Where a sentence ends: a stop before a capital, a digit, a comma (MTSamples writes ".,"
+#: between sentences and list items) or the end; a line break. Abbreviations ("p.r.n.
+#: vomiting") do not end one.
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z0-9]|,|\s*$)|\n")
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
+
+
+def join_fragments(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Join an event span to the event span right after it (only spaces or a hyphen between)
+    when the first is one modifying word ("pruritic" + "maculopapular rash", "Drug" +
+    "eruption"): one event, not two. Lists without commas ("nausea vomiting") stay apart."""
+    out: list[SpanPrediction] = []
+    for span in sorted(spans, key=lambda p: (p.start, p.end)):
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.label == EVENT
+            and span.label == EVENT
+            and re.fullmatch(r"[ \t]*-?[ \t]*", text[prev.end : span.start])
+            and _MODIFIER.fullmatch(text[prev.start : prev.end])
+        ):
+            confidence = min(prev.confidence, span.confidence)
+            out[-1] = SpanPrediction(EVENT, prev.start, span.end, confidence)
+        else:
+            out.append(span)
+    return out
+
+
+def drop_generic_events(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans less the events that are only a generic reaction word (guideline decision 1)."""
+    return [
+        p for p in spans if p.label != EVENT or _norm(text[p.start : p.end]) not in GENERIC_EVENTS
+    ]
+
+
+def drop_lab_values(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans less the ``Dose`` spans that are a bare percentage with no drug beside them
+    ("SpO2 97%", "A1c 7.4%"); a concentration next to its drug ("1% lidocaine", "lidocaine
+    1%", "2.5% hydrocortisone cream") stays."""
+    drugs = [(p.start, p.end) for p in spans if p.label == DRUG]
+
+    def beside_drug(p: SpanPrediction) -> bool:
+        for start, end in drugs:
+            between = text[p.end : start] if start >= p.end else text[end : p.start]
+            if (start >= p.end or end <= p.start) and _BESIDE.fullmatch(between):
+                return True
+        return False
+
+    return [
+        p
+        for p in spans
+        if not (
+            p.label == DOSE
+            and _PERCENT.fullmatch(text[p.start : p.end].strip())
+            and not beside_drug(p)
+        )
+    ]
+
+
+def drop_analytes(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans less the ``Drug`` spans that only name a lab analyte or body substance
+    ("cholesterol", "HDL", "potassium 3.2", "blood sugar"), unless a dose, salt, form or a
+    word of giving stands beside it ("potassium 20 mEq", "IV magnesium", "iron sulfate")."""
+
+    def analyte(p: SpanPrediction) -> bool:
+        words = _norm(text[p.start : p.end]).split()
+        if not words or not all(w in ANALYTES or w in {"serum", "blood", "level"} for w in words):
+            return False
+        if _GIVEN_AFTER.match(text, p.end):
+            return False
+        return not _GIVEN_BEFORE.search(text[max(0, p.start - 20) : p.start])
+
+    return [p for p in spans if p.label != DRUG or not analyte(p)]
+
+
+def clean_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Every span rule of this module, in order: join fragments, then drop generic events,
+    lab values and analytes."""
+    out = join_fragments(text, spans)
+    out = drop_generic_events(text, out)
+    out = drop_lab_values(text, out)
+    return drop_analytes(text, out)
+
+
+def _sentence(text: str, at: int) -> tuple[int, int]:
+    """Character bounds of the sentence around offset ``at``."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > at:
+            return start, m.end()
+        start = m.end()
+    return start, len(text)
+
+
+def indication_of(text: str, drug: SpanPrediction, event: SpanPrediction) -> bool:
+    """Whether ``event`` is what ``drug`` is given for: it follows the drug in the same
+    sentence with only dose, route and frequency words and an indication word between
+    ("Zofran 4 mg IV q6h p.r.n. nausea", "Benadryl as needed for itching")."""
+    if event.start < drug.end:
+        return False
+    if _sentence(text, drug.start) != _sentence(text, event.start):
+        return False
+    return bool(_INDICATION.match(text[drug.end : event.start]))
+
+
+def drop_indications(
+    text: str, spans: Sequence[SpanPrediction], relations: Sequence[RelationPrediction]
+) -> list[RelationPrediction]:
+    """Relations less the ``Causes`` links of an event that a drug of its sentence is given
+    for (:func:`indication_of`): the link to that drug, and links to drugs outside the
+    sentence (which attributes nothing). Links to other drugs of the sentence stay ("Benadryl
+    for the rash from amoxicillin")."""
+    indicated: dict[int, set[int]] = {}
+    for i, span in enumerate(spans):
+        if span.label != DRUG:
+            continue
+        for j, event in enumerate(spans):
+            if event.label == EVENT and indication_of(text, span, event):
+                indicated.setdefault(j, set()).add(i)
+    out = []
+    for rel in relations:
+        drugs = indicated.get(rel.tail)
+        if drugs is not None and spans[rel.head].label == DRUG:
+            same = _sentence(text, spans[rel.head].start) == _sentence(text, spans[rel.tail].start)
+            if rel.head in drugs or not same:
+                continue
+        out.append(rel)
+    return out
