@@ -45,6 +45,7 @@ class Span:
     key: str = ""  # a Drug's id in the markup
     causes: list[str] = field(default_factory=list)  # an ADE's drug ids
     flag: str = ""  # Negated or Hypothetical
+    tid: str = ""  # its BRAT id
 
 
 class MarkupError(ValueError):
@@ -100,8 +101,7 @@ def to_brat(spans: list[Span]) -> str:
                 raise MarkupError(f"drug id {span.key!r} is used twice")
             keys[span.key] = tid
         lines.append(f"{span_id}\t{span.label} {span.start} {span.end}\t{span.text}")
-        span.key = span.key or ""
-        setattr(span, "tid", tid)
+        span.tid = tid
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
         if span.label != "ADE":
             continue
@@ -112,8 +112,8 @@ def to_brat(spans: list[Span]) -> str:
                 )
             rels.append(f"R{len(rels) + 1}\tCauses Arg1:{keys[key]} Arg2:{span.tid}")  # type: ignore[attr-defined]
         if span.flag:
-            attrs.append(f"A{len(attrs) + 1}\t{span.flag} {span.tid}")  # type: ignore[attr-defined]
-    for a, b in zip(lines, lines[1:]):
+            attrs.append(f"A{len(attrs) + 1}\t{span.flag} {span.tid}")
+    for a, b in zip(lines, lines[1:], strict=False):
         a_end, b_start = int(a.split("\t")[1].split()[2]), int(b.split("\t")[1].split()[1])
         if b_start < a_end:
             raise MarkupError(f"spans overlap: {a!r} and {b!r}")
@@ -121,7 +121,7 @@ def to_brat(spans: list[Span]) -> str:
 
 
 def first_difference(a: str, b: str) -> int:
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i
     return min(len(a), len(b))
