@@ -103,8 +103,8 @@ _GIVEN_AFTER = re.compile(
 #: Words just before an analyte that mean it was given.
 _GIVEN_BEFORE = re.compile(
     r"(?:\b(?:given|gave|received|receiving|started|start|continue|continued|take|takes|"
-    r"taking|took|on|with|iv|oral|po|supplemental|replace|replaced|replete|repleted|"
-    r"and|plus|d5|d10|d50)\s+)$",
+    r"taking|took|on|iv|oral|po|supplemental|replace|replaced|replete|repleted|"
+    r"d5|d10|d50)\s+)$",
     re.IGNORECASE,
 )
 
@@ -214,7 +214,7 @@ def clean_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredicti
     return drop_analytes(text, out)
 
 
-def _sentence(text: str, at: int) -> tuple[int, int]:
+def sentence_bounds(text: str, at: int) -> tuple[int, int]:
     """Character bounds of the sentence around offset ``at``."""
     start = 0
     for m in _SENTENCE_END.finditer(text):
@@ -230,7 +230,7 @@ def indication_of(text: str, drug: SpanPrediction, event: SpanPrediction) -> boo
     ("Zofran 4 mg IV q6h p.r.n. nausea", "Benadryl as needed for itching")."""
     if event.start < drug.end:
         return False
-    if _sentence(text, drug.start) != _sentence(text, event.start):
+    if sentence_bounds(text, drug.start) != sentence_bounds(text, event.start):
         return False
     return bool(_INDICATION.match(text[drug.end : event.start]))
 
@@ -253,7 +253,9 @@ def drop_indications(
     for rel in relations:
         drugs = indicated.get(rel.tail)
         if drugs is not None and spans[rel.head].label == DRUG:
-            same = _sentence(text, spans[rel.head].start) == _sentence(text, spans[rel.tail].start)
+            same = sentence_bounds(text, spans[rel.head].start) == sentence_bounds(
+                text, spans[rel.tail].start
+            )
             if rel.head in drugs or not same:
                 continue
         out.append(rel)

@@ -29,6 +29,7 @@ from clinnlp.modeling.align import (
     windows,
     word_offsets,
 )
+from clinnlp.modeling.patterns import PATTERN_CONFIDENCE, apply_patterns
 from clinnlp.modeling.relations import (
     RelationPrediction,
     build_head,
@@ -338,7 +339,9 @@ class Tagger:
         the relation head also links the drugs only the vocabulary found. With ``rules``, the
         spans and relations then go through the real-note rules of
         :mod:`clinnlp.modeling.rules` (one span per event, no generic reaction words, lab
-        values or analytes, no indications as adverse events)."""
+        values or analytes, no indications as adverse events), and the events that the text
+        attributes to a drug in so many words (:mod:`clinnlp.modeling.patterns`) are added
+        and linked."""
         with_relations = relations and self.relations is not None
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
@@ -360,17 +363,35 @@ class Tagger:
                 from clinnlp.modeling.vocabulary import merge_drugs
 
                 spans = merge_drugs(text, spans, drug_vocabulary)
+            stated: list[tuple[int, int]] = []
             if rules:
-                spans = clean_spans(text, spans)
+                spans, stated = apply_patterns(text, clean_spans(text, spans))
             found = (
                 self._relations(enc, plan, [w[1] for w in per_window], spans)
                 if with_relations
                 else []
             )
             if rules:
-                found = drop_indications(text, spans, found)
+                found = drop_indications(text, spans, self._with_stated(found, stated))
             results.append((spans, found))
         return results
+
+    def _with_stated(
+        self, found: list[RelationPrediction], stated: list[tuple[int, int]]
+    ) -> list[RelationPrediction]:
+        """The predicted relations and the drug -> event links a pattern found, each pair
+        once (named as the model names drug -> event relations, else ``Causes``)."""
+        name = next(
+            (k for k, v in self.relation_types.items() if v == ("Drug", "Adverse-Effect")),
+            "Causes",
+        )
+        have = {(r.head, r.tail) for r in found}
+        extra = [
+            RelationPrediction(name, d, e, PATTERN_CONFIDENCE)
+            for d, e in stated
+            if (d, e) not in have
+        ]
+        return found + extra
 
     def _relations(
         self,

@@ -1,0 +1,148 @@
+"""The real-note rules over predicted spans and relations (clinnlp.modeling.rules), each on a
+sentence written for the test."""
+
+from __future__ import annotations
+
+from clinnlp.modeling.align import SpanPrediction
+from clinnlp.modeling.relations import RelationPrediction
+from clinnlp.modeling.rules import (
+    clean_spans,
+    drop_analytes,
+    drop_generic_events,
+    drop_indications,
+    drop_lab_values,
+    indication_of,
+    join_fragments,
+    sentence_bounds,
+)
+
+EVENT, DRUG, DOSE = "Adverse-Effect", "Drug", "Dose"
+
+
+def span(text: str, label: str, words: str, nth: int = 0) -> SpanPrediction:
+    at = -1
+    for _ in range(nth + 1):
+        at = text.index(words, at + 1)
+    return SpanPrediction(label, at, at + len(words), 0.9)
+
+
+def texts(text: str, spans: list[SpanPrediction]) -> list[tuple[str, str]]:
+    return [(s.label, text[s.start : s.end]) for s in spans]
+
+
+def test_rules_join_fragments_makes_one_event_of_a_modifier_and_its_noun() -> None:
+    text = "Impression: drug eruption from cefdinir; an itchy urticarial wheal; nausea vomiting."
+    spans = [
+        span(text, EVENT, "drug"),
+        span(text, EVENT, "eruption"),
+        span(text, DRUG, "cefdinir"),
+        span(text, EVENT, "urticarial"),
+        span(text, EVENT, "wheal"),
+        span(text, EVENT, "nausea"),
+        span(text, EVENT, "vomiting"),
+    ]
+    assert texts(text, join_fragments(text, spans)) == [
+        (EVENT, "drug eruption"),
+        (DRUG, "cefdinir"),
+        (EVENT, "urticarial wheal"),
+        (EVENT, "nausea"),  # a list written without commas stays two events
+        (EVENT, "vomiting"),
+    ]
+
+
+def test_rules_generic_reaction_words_are_not_events() -> None:
+    text = "Side effects of the statin and an allergic reaction to dye; intolerance; myalgia."
+    spans = [
+        span(text, EVENT, "Side effects"),
+        span(text, EVENT, "allergic reaction"),
+        span(text, EVENT, "intolerance"),
+        span(text, EVENT, "myalgia"),
+    ]
+    assert texts(text, drop_generic_events(text, spans)) == [(EVENT, "myalgia")]
+
+
+def test_rules_a_percentage_away_from_a_drug_is_a_lab_value_not_a_dose() -> None:
+    text = "Sat 96% on room air, A1c 8.4%. Infiltrated with 2% lidocaine and bupivacaine 0.5%."
+    spans = [
+        span(text, DOSE, "96%"),
+        span(text, DOSE, "8.4%"),
+        span(text, DOSE, "2%"),
+        span(text, DRUG, "lidocaine"),
+        span(text, DRUG, "bupivacaine"),
+        span(text, DOSE, "0.5%"),
+    ]
+    assert texts(text, drop_lab_values(text, spans)) == [
+        (DOSE, "2%"),
+        (DRUG, "lidocaine"),
+        (DRUG, "bupivacaine"),
+        (DOSE, "0.5%"),
+    ]
+
+
+def test_rules_analytes_are_drugs_only_when_given() -> None:
+    text = (
+        "Her LDL was 190 and triglycerides high; potassium 3.1 this morning, so potassium "
+        "chloride 20 mEq and IV magnesium were given. Cholesterol down on the statin."
+    )
+    spans = [
+        span(text, DRUG, "LDL"),
+        span(text, DRUG, "triglycerides"),
+        span(text, DRUG, "potassium"),
+        span(text, DRUG, "potassium chloride"),
+        span(text, DRUG, "magnesium"),
+        span(text, DRUG, "Cholesterol"),
+        span(text, DRUG, "statin"),
+    ]
+    assert texts(text, drop_analytes(text, spans)) == [
+        (DRUG, "potassium chloride"),
+        (DRUG, "magnesium"),
+        (DRUG, "statin"),
+    ]
+
+
+def test_rules_sentence_bounds_read_mtsamples_commas_and_keep_abbreviations() -> None:
+    text = "MEDS:, Zofran 4 mg p.r.n. nausea.,ALLERGIES:, None."
+    start, end = sentence_bounds(text, text.index("nausea"))
+    assert start <= text.index("Zofran") and end <= text.index("ALLERGIES")
+
+
+def test_rules_indications_are_not_adverse_events_of_their_drug() -> None:
+    text = (
+        "Ondansetron 4 mg IV q6h p.r.n. vomiting. Hydroxyzine 25 mg if needed for itching. "
+        "Diphenhydramine for the hives from penicillin. Amiodarone caused hypothyroidism."
+    )
+    spans = [
+        span(text, DRUG, "Ondansetron"),
+        span(text, EVENT, "vomiting"),
+        span(text, DRUG, "Hydroxyzine"),
+        span(text, EVENT, "itching"),
+        span(text, DRUG, "Diphenhydramine"),
+        span(text, EVENT, "hives"),
+        span(text, DRUG, "penicillin"),
+        span(text, DRUG, "Amiodarone"),
+        span(text, EVENT, "hypothyroidism"),
+    ]
+    assert indication_of(text, spans[0], spans[1])
+    assert indication_of(text, spans[2], spans[3])
+    assert not indication_of(text, spans[7], spans[8])
+    relations = [
+        RelationPrediction("Causes", 0, 1, 0.9),  # indication
+        RelationPrediction("Causes", 2, 3, 0.9),  # indication
+        RelationPrediction("Causes", 4, 5, 0.9),  # diphenhydramine is given for the hives
+        RelationPrediction("Causes", 6, 5, 0.9),  # the hives are penicillin's
+        RelationPrediction("Causes", 7, 1, 0.9),  # an indication linked across sentences
+        RelationPrediction("Causes", 7, 8, 0.9),
+    ]
+    kept = [(r.head, r.tail) for r in drop_indications(text, spans, relations)]
+    assert kept == [(6, 5), (7, 8)]
+
+
+def test_rules_clean_spans_chains_the_span_rules() -> None:
+    text = "Drug eruption, SpO2 97%, and an allergy."
+    spans = [
+        span(text, EVENT, "Drug"),
+        span(text, EVENT, "eruption"),
+        span(text, DOSE, "97%"),
+        span(text, EVENT, "allergy"),
+    ]
+    assert texts(text, clean_spans(text, spans)) == [(EVENT, "Drug eruption")]
