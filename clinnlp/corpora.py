@@ -38,7 +38,13 @@ DEFAULT_SOURCE = ROOT.parent / "shared" / "corpora"
 #: Gold sets whose annotations live in this repository and whose texts come from a fetched
 #: corpus: ``{name: (corpus, folder of its texts)}``. ``corpora/<name>/*.ann`` plus the
 #: ``.txt`` of the same names become ``corpora/data/<name>/`` (a BRAT folder).
-ANNOTATED = {"mtsamples_dev": ("mtsamples", "notes")}
+ANNOTATED = {
+    "mtsamples_dev": ("mtsamples", "notes"),
+    "mtsamples_ade/train": ("mtsamples", "notes"),
+    "mtsamples_ade/dev": ("mtsamples", "notes"),
+    "mtsamples_ade/agreement/first": ("mtsamples", "notes"),
+    "mtsamples_ade/agreement/second": ("mtsamples", "notes"),
+}
 
 
 def sha256(path: Path) -> str:
@@ -152,7 +158,7 @@ def assemble_annotated(name: str, texts: Path, target: Path) -> Path:
         target.unlink()
     elif target.is_dir():
         shutil.rmtree(target)
-    target.mkdir(parents=True)
+    target.mkdir(parents=True)  # a name may hold folders ("mtsamples_ade/train")
     for ann in annotations:
         text = texts / f"{ann.stem}.txt"
         if not text.is_file():

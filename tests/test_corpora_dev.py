@@ -123,3 +123,70 @@ def test_corpora_make_corpora_assembles_the_dev_set(mtsamples_dir: Path, tmp_pat
     assert "stale.txt" not in names
     assert len(names) == 2 * len(list(DEV_ANN.glob("*.ann")))
     shutil.rmtree(target)
+
+
+REAL = ROOT / "corpora" / "mtsamples_ade"
+POOL = ROOT.parent / "shared" / "corpora" / "mtsamples" / "dev-pool.txt"
+
+
+def _permitted(stem: str) -> bool:
+    """A note the project may develop on: mts-0500..0880, or an id of the dev pool."""
+    number = int(re.fullmatch(r"mts-(\d{4})-[\w-]+", stem).group(1))  # type: ignore[union-attr]
+    if 500 <= number <= 880:
+        return True
+    if not POOL.is_file():
+        pytest.skip("the dev pool list (../shared/corpora/mtsamples/dev-pool.txt) is absent")
+    return stem in POOL.read_text().split()
+
+
+@pytest.mark.parametrize("folder", ["train", "dev", "agreement/first", "agreement/second"])
+def test_corpora_real_notes_read_and_come_from_the_permitted_notes(
+    folder: str, mtsamples_dir: Path, tmp_path: Path
+) -> None:
+    from clinnlp.corpora import assemble_annotated
+
+    target = assemble_annotated(f"mtsamples_ade/{folder}", mtsamples_dir, tmp_path / "set")
+    docs = list(read_brat(target))
+    assert len(docs) == len(list((REAL / folder).glob("*.ann"))) > 0
+    _check_gold(docs)
+    for doc in docs:
+        assert _permitted(doc.id), doc.id
+
+
+def test_corpora_real_notes_split_is_fixed_and_as_the_issue_asks() -> None:
+    rows = [line.split("\t") for line in (REAL / "split.tsv").read_text().splitlines()[1:]]
+    split = dict(rows)
+    assert len(split) == len(rows)  # no note twice
+    for name in ("train", "dev"):
+        assert {p.stem for p in (REAL / name).glob("*.ann")} == {
+            n for n, s in split.items() if s == name
+        }
+    assert len(split) >= 150
+    dev = [n for n, s in split.items() if s == "dev"]
+    assert len(dev) >= 50
+    events = {
+        p.stem: sum(1 for line in p.read_text().splitlines() if "\tADE " in line)
+        for p in (REAL / "dev").glob("*.ann")
+    }
+    assert sum(1 for n in events if events[n] == 0) >= sum(1 for n in events if events[n])
+    agreement = {p.stem for p in (REAL / "agreement" / "first").glob("*.ann")}
+    assert len(agreement) >= 20 and agreement <= set(dev)
+    triage = (REAL / "triage.tsv").read_text().splitlines()[1:]
+    assert len(triage) == 396 and all(_permitted(line.split("\t")[0]) for line in triage)
+
+
+def test_corpora_narratives_read_and_their_analytes_are_no_drugs() -> None:
+    docs = {d.id: d for d in read_brat(ROOT / "corpora" / "narratives")}
+    assert len(docs) == 40
+    _check_gold(list(docs.values()))
+    analytes = [
+        line.split("\t")
+        for line in (ROOT / "corpora" / "narratives" / "analytes.tsv").read_text().splitlines()
+    ]
+    assert len(analytes) >= 100
+    for doc_id, start, end, text in analytes:
+        doc = docs[doc_id]
+        assert doc.text[int(start) : int(end)] == text
+        assert not any(
+            e.label == "Drug" and e.start < int(end) and int(start) < e.end for e in doc.entities
+        )
