@@ -63,10 +63,30 @@ CANDIDATES: dict[str, tuple[list[str], list[str], list[int], bool]] = {
         True,
     ),
 }
+#: The real-note recipes (the real-notes issue): the shipped recipe with the training notes of
+#: corpora/mtsamples_ade, the synthetic notes kept, dropped, or drawn a third each epoch.
+REAL = "corpora/data/mtsamples_ade/train"
+REAL_OPTIONS = [*SHIPPED_OPTIONS, "--epochs", "8"]
+DOWN_WEIGHTED = [x for folder in SYNTHETIC for x in ("--sample", f"{folder}=0.34")]
+REAL_RECIPES: dict[str, tuple[list[str], list[str], list[int], bool]] = {
+    "+real notes (synthetic kept)": ([*SHIPPED_CORPORA, REAL], REAL_OPTIONS, [], True),
+    "+real notes (synthetic dropped)": (
+        [f"ade:{ADE}", f"ade-neg:{ADE}", f"bc5cdr:{BC5CDR_TRAIN}", REAL],
+        REAL_OPTIONS,
+        [],
+        True,
+    ),
+    "+real notes (synthetic down-weighted)": (
+        [*SHIPPED_CORPORA, REAL],
+        [*REAL_OPTIONS, *DOWN_WEIGHTED],
+        [],
+        True,
+    ),
+}
 #: The candidate `make model` ships: the one runs/ablation/selected.json named on 2026-11-30
 #: (mean criterion 0.695 against 0.689 for A and 0.665 for B).
 SHIPPED = "shipped C (+relations, 8 epochs)"
-ALL = {**RECIPES, **CANDIDATES}
+ALL = {**RECIPES, **CANDIDATES, **REAL_RECIPES}
 
 
 def slug(name: str) -> str:

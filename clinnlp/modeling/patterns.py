@@ -45,7 +45,8 @@ _STOP = frozenset(
     after before since because if then than so also is was were are be been being has had
     have he she they it his her their him them this these those patient pt who whom whose
     not no denies denied due secondary related likely probably possibly caused causing
-    induced given started taking took takes on off stopped discontinued continue""".split()
+    induced given started taking took takes on off stopped discontinued continue despite
+    although though requiring needing treated resolved improved""".split()
 )
 #: Words dropped from the start of a finding (severity, time, articles: guideline "Spans").
 _DROP = frozenset(
@@ -53,7 +54,10 @@ _DROP = frozenset(
     significantly excessive excess marked markedly slight slightly occasional intermittent
     persistent recurrent recurring new worsening worsened worse increasing increased
     transient temporary ongoing possible probable likely grade more much very extreme
-    extremely profound acute sudden chronic frequent constant daily nightly bad terrible""".split()
+    extremely profound acute sudden chronic frequent constant daily nightly bad terrible
+    became become becomes got get gets getting felt feel feels feeling developed develops
+    developing having experienced experiences experiencing noted reports reported
+    complains complained appeared""".split()
 )
 
 _WORD = r"[A-Za-z][\w'/-]*"
@@ -69,10 +73,11 @@ _ARTICLES = (
 #: After a drug: "caused/causes/made her feel/resulted in FINDINGS".
 _DRUG_CAUSED = re.compile(
     r"^(?:[ \t]+(?:use|therapy|treatment|injections?|infusions?|administration))?"
+    r"(?:[ \t]+(?:first|second|third|last|prior|previous)?[ \t]*(?:cycle|course|dose)s?)?"
     r"(?:[ \t]*,?[ \t]*(?:which|that)[ \t]+)?[ \t]*(?:has[ \t]+|had[ \t]+|have[ \t]+|all[ \t]+)?"
     r"(?:caused|causes|cause|causing|induced|induces|(?:gave|gives)[ \t]+(?:him|her|me|them)|"
     r"(?:made|makes)[ \t]+(?:him|her|me|them)(?:[ \t]+feel)?|resulted[ \t]+in|results[ \t]+in|"
-    r"led[ \t]+to|leads[ \t]+to|produced|produces)"
+    r"led[ \t]+to|leads[ \t]+to|produced|produces|(?:was[ \t]+|were[ \t]+)?complicated[ \t]+by)"
     rf"[ \t]+(?P<findings>{_FINDINGS})",
     re.IGNORECASE,
 )
@@ -94,8 +99,14 @@ _CAUSE_WORDS = (
     r"caused[ \t]+by|because[ \t]+of)"
 )
 _EVENT_THEN_DRUG = re.compile(
-    rf"(?P<findings>{_WORD}(?:[ \t]+{_WORD}){{0,5}})[ \t]*,?[ \t]+(?:{_CAUSE_WORDS})[ \t]+"
-    rf"{_ARTICLES}$",
+    rf"(?P<findings>{_WORD}(?:[ \t]+{_WORD}){{0,5}}?)"
+    r"(?:[ \t]+(?:is|was|are|were|has[ \t]+been|had[ \t]+been|being|felt[ \t]+to[ \t]+be|"
+    r"thought[ \t]+to[ \t]+be|either|most|likely|probably|possibly|presumably|also|partly|"
+    r"partially|in[ \t]+part))*"
+    rf"[ \t]*,?[ \t]+(?:{_CAUSE_WORDS})[ \t]+"
+    # other causes may come first: "secondary to renal insufficiency and chemotherapy"
+    r"(?:(?:[\w-]+[ \t]+){1,4}?(?:and|or|,|and/or)[ \t]+)?"
+    rf"{_ARTICLES}(?:[A-Za-z-]+[ \t]+)?$",  # one word may qualify the drug ("radioactive")
     re.IGNORECASE,
 )
 #: Before a drug: "could not tolerate [the]"; after it: "because of / due to FINDINGS".
@@ -159,14 +170,25 @@ def finding_words() -> frozenset[str]:
     return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
+#: Adjective forms of findings and the noun that HPO names ("agitated" -> "agitation").
+_ADJECTIVE_FORMS = (("ated", "ation"), ("ed", "ion"), ("ive", "ion"), ("ic", "ia"), ("y", "iness"))
+
+
 def _is_finding(word: str) -> bool:
-    return word in finding_words() or bool(_FINDING_ENDING.fullmatch(word))
+    """Whether ``word`` (lowercase) can end the name of a finding."""
+    if word in finding_words() or _FINDING_ENDING.fullmatch(word):
+        return True
+    return any(
+        word.endswith(end) and word[: -len(end)] + noun in finding_words()
+        for end, noun in _ADJECTIVE_FORMS
+    )
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+def _trim(text: str, start: int, end: int, strict: bool = False) -> tuple[int, int] | None:
     """The finding inside ``text[start:end]``: leading severity, time and article words
     dropped, cut at the first stop word; ``None`` unless it ends in a finding word and is not
-    generic."""
+    generic. Words after the last finding word are dropped, unless ``strict`` (then the
+    phrase must end in one: a later item of a list)."""
     words = [(m.start() + start, m.end() + start) for m in re.finditer(_WORD, text[start:end])]
     kept: list[tuple[int, int]] = []
     for s, e in words:
@@ -178,6 +200,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
         kept.append((s, e))
     kept = kept[:MAX_WORDS]
     while kept and not _is_finding(text[kept[-1][0] : kept[-1][1]].lower()):
+        if strict:
+            return None
         kept.pop()
     if not kept:
         return None
@@ -211,7 +235,7 @@ def _split_findings(text: str, start: int, end: int) -> list[tuple[int, int]]:
     at = start
     for piece in pieces:
         at = text.index(piece, at) if piece else at
-        found = _trim(text, at, at + len(piece))
+        found = _trim(text, at, at + len(piece), strict=bool(out))
         if found is None:
             break  # the list ended (the next piece is not a finding)
         out.append(found)

@@ -116,7 +116,7 @@ _DOSING_WORD = (
     r"sc|pr|sl|topical(?:ly)?|inhaled|orally|by|mouth|daily|bid|b\.i\.d\.|tid|t\.i\.d\.|qid|"
     r"q\.i\.d\.|qhs|q\.h\.s\.|qd|q\.d\.|qam|qpm|hs|q\d+(?:-\d+)?h?|q\.?\s?\d+(?:-\d+)?\s?h(?:ours?|rs?)?\.?|"
     r"every|each|hours?|hrs?|h|at|bedtime|night|nightly|morning|times|a|day|days|week|"
-    r"x|once|twice|one|two|three|tab|dose|doses|of|the|was|is|given|used|started|"
+    r"x|once|twice|one|two|three|tab|dose|doses|of|the|was|is|given|used|started|take|takes|"
     r"prescribed|ordered|[,.;:()-])"
 )
 _INDICATION = re.compile(

@@ -33,6 +33,10 @@ def pairs(text: str, spans: list[SpanPrediction] | None = None) -> list[tuple[st
             [("paroxetine", "vivid dreams")],
         ),
         ("Zolpidem caused excessive drowsiness at work.", [("Zolpidem", "drowsiness")]),
+        (  # a list of findings ends where an item names no finding
+            "Allergies: cefuroxime, which causes wheezing, and adhesive tape.",
+            [("cefuroxime", "wheezing")],
+        ),
         # an effect named in a diagnosis line
         (
             "2. Esophageal candidiasis secondary to inhaled steroid use.",
@@ -47,6 +51,17 @@ def pairs(text: str, spans: list[SpanPrediction] | None = None) -> list[tuple[st
             [("cisplatin", "ototoxicity")],
         ),
         ("Since stopping valproate, the tremor is gone.", [("valproate", "tremor")]),
+        # another cause named first; a copula between; "complicated by"
+        (
+            "3. Thrombocytopenia secondary to liver disease and valproate.",
+            [("valproate", "Thrombocytopenia")],
+        ),
+        ("She became agitated, probably secondary to prednisone.", [("prednisone", "agitated")]),
+        ("Her rash is likely due to the lamotrigine.", [("lamotrigine", "rash")]),
+        (
+            "The second cycle of docetaxel was complicated by mucositis despite mouthwash.",
+            [("docetaxel", "mucositis")],
+        ),
     ],
 )
 def test_patterns_find_what_real_notes_attribute(
