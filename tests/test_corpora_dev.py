@@ -68,7 +68,7 @@ def test_corpora_dev_set_reads_and_follows_the_guideline_structure(dev_dir: Path
     docs = list(read_brat(dev_dir))
     assert len(docs) == len(list(DEV_ANN.glob("*.ann")))
     _check_gold(docs)
-    assert sum(1 for d in docs if any(e.label == "ADE" for e in d.entities)) == 5
+    assert sum(1 for d in docs if any(e.label == "ADE" for e in d.entities)) == 3
 
 
 def test_corpora_dev_set_scored_by_evaluate(dev_dir: Path, tmp_path: Path):

@@ -230,7 +230,7 @@ def _trim_back(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 def _split_findings(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Each finding of a list ("nausea, vomiting and diarrhea") read forwards."""
-    out = []
+    out: list[tuple[int, int]] = []
     pieces = re.split(r",[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+", text[start:end])
     at = start
     for piece in pieces:

@@ -260,3 +260,64 @@ def drop_indications(
                 continue
         out.append(rel)
     return out
+
+
+#: A text this short whose drug mentions are mostly of one drug is taken to be about that
+#: drug (a patient's report of a drug, a consult about a suspected reaction).
+NARRATIVE_MAX_CHARS = 1500
+#: ...when that drug makes at least this share of the drug mentions (or heads the text).
+NARRATIVE_SHARE = 0.5
+#: Confidence of a link made because the text is about one drug.
+NARRATIVE_CONFIDENCE = 0.6
+
+
+def subject_drug(text: str, spans: Sequence[SpanPrediction]) -> str | None:
+    """The drug a short text is about, as its lowercased name: the drug its first line names
+    (a title: "Lipitor - 3 months in"), else the drug of at least half its drug mentions
+    (two or more); ``None`` for longer texts and texts about several drugs."""
+    if len(text) > NARRATIVE_MAX_CHARS:
+        return None
+    drugs = [_norm(text[p.start : p.end]) for p in spans if p.label == DRUG]
+    if not drugs:
+        return None
+    first_line = text.split("\n", 1)[0]
+    if "\n" in text.strip() and len(first_line) <= 80:
+        titled = [
+            _norm(text[p.start : p.end])
+            for p in spans
+            if p.label == DRUG and p.end <= len(first_line)
+        ]
+        if len(set(titled)) == 1:
+            return titled[0]
+    top = max(set(drugs), key=lambda d: (drugs.count(d), -drugs.index(d)))
+    if drugs.count(top) >= 2 and drugs.count(top) >= NARRATIVE_SHARE * len(drugs):
+        return top
+    return None
+
+
+def narrative_links(
+    text: str,
+    spans: Sequence[SpanPrediction],
+    relations: Sequence[RelationPrediction],
+    name: str = "Causes",
+) -> list[RelationPrediction]:
+    """In a text about one drug (:func:`subject_drug`), every event that no drug is linked to
+    is the drug's: a link (``name``) from its nearest mention before the event (its first
+    mention when none comes before). Other texts: the relations as they are."""
+    subject = subject_drug(text, spans)
+    if subject is None:
+        return list(relations)
+    mentions = [
+        i
+        for i, p in enumerate(spans)
+        if p.label == DRUG and _norm(text[p.start : p.end]) == subject
+    ]
+    linked = {r.tail for r in relations}
+    out = list(relations)
+    for j, event in enumerate(spans):
+        if event.label != EVENT or j in linked:
+            continue
+        before = [i for i in mentions if spans[i].end <= event.start]
+        head = before[-1] if before else mentions[0]
+        out.append(RelationPrediction(name, head, j, NARRATIVE_CONFIDENCE))
+    return out

@@ -37,7 +37,7 @@ from clinnlp.modeling.relations import (
     distance_bucket,
     gap,
 )
-from clinnlp.modeling.rules import clean_spans, drop_indications
+from clinnlp.modeling.rules import clean_spans, drop_indications, narrative_links
 
 logger = logging.getLogger(__name__)
 
@@ -339,9 +339,10 @@ class Tagger:
         the relation head also links the drugs only the vocabulary found. With ``rules``, the
         spans and relations then go through the real-note rules of
         :mod:`clinnlp.modeling.rules` (one span per event, no generic reaction words, lab
-        values or analytes, no indications as adverse events), and the events that the text
+        values or analytes, no indications as adverse events), the events that the text
         attributes to a drug in so many words (:mod:`clinnlp.modeling.patterns`) are added
-        and linked."""
+        and linked, and in a short text about one drug its unlinked events are linked to it
+        (:func:`clinnlp.modeling.rules.narrative_links`)."""
         with_relations = relations and self.relations is not None
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
@@ -372,22 +373,28 @@ class Tagger:
                 else []
             )
             if rules:
-                found = drop_indications(text, spans, self._with_stated(found, stated))
+                found = self._with_stated(found, stated)
+                found = narrative_links(text, spans, found, self._causes)
+                found = drop_indications(text, spans, found)
             results.append((spans, found))
         return results
+
+    @property
+    def _causes(self) -> str:
+        """The model's name for drug -> event relations (``Causes`` when it has none)."""
+        return next(
+            (k for k, v in self.relation_types.items() if v == ("Drug", "Adverse-Effect")),
+            "Causes",
+        )
 
     def _with_stated(
         self, found: list[RelationPrediction], stated: list[tuple[int, int]]
     ) -> list[RelationPrediction]:
         """The predicted relations and the drug -> event links a pattern found, each pair
-        once (named as the model names drug -> event relations, else ``Causes``)."""
-        name = next(
-            (k for k, v in self.relation_types.items() if v == ("Drug", "Adverse-Effect")),
-            "Causes",
-        )
+        once."""
         have = {(r.head, r.tail) for r in found}
         extra = [
-            RelationPrediction(name, d, e, PATTERN_CONFIDENCE)
+            RelationPrediction(self._causes, d, e, PATTERN_CONFIDENCE)
             for d, e in stated
             if (d, e) not in have
         ]
