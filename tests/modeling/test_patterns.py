@@ -97,3 +97,12 @@ def test_patterns_link_the_taggers_event_rather_than_making_a_second() -> None:
 def test_patterns_keep_to_their_sentence() -> None:
     text = "Metoprolol was continued. Dizziness, due to dehydration."
     assert attributions(text, merge_drugs(text, [])) == []
+
+
+def test_patterns_tie_this_medication_to_the_drug_named_before() -> None:
+    text = (
+        "She was started on valproate in March. Since then she has had symptoms of toxicity "
+        "(tremor and confusion) on this medication."
+    )
+    assert pairs(text) == [("valproate", "tremor"), ("valproate", "confusion")]
+    assert pairs("Medications: lisinopril. No side effects from this medication.") == []

@@ -146,3 +146,78 @@ def test_rules_clean_spans_chains_the_span_rules() -> None:
         span(text, EVENT, "allergy"),
     ]
     assert texts(text, clean_spans(text, spans)) == [(EVENT, "Drug eruption")]
+
+
+def test_rules_words_that_name_no_drug_are_not_drugs() -> None:
+    from clinnlp.modeling.rules import drop_non_drugs
+
+    text = "my severe nausea on Lexapro; the pills and metformin."
+    spans = [
+        span(text, DRUG, "my"),
+        span(text, DRUG, "severe"),
+        span(text, DRUG, "nausea"),
+        span(text, DRUG, "Lexapro"),
+        span(text, DRUG, "pills"),
+        span(text, DRUG, "metformin"),
+    ]
+    assert texts(text, drop_non_drugs(text, spans)) == [(DRUG, "Lexapro"), (DRUG, "metformin")]
+
+
+def test_rules_signs_listed_beside_their_syndrome_are_not_events_of_their_own() -> None:
+    from clinnlp.modeling.rules import drop_syndrome_signs
+
+    text = (
+        "Serotonin syndrome with agitation, clonus and hyperthermia on linezolid. "
+        "Fever, rash and eosinophilia consistent with DRESS from carbamazepine. "
+        "Nausea and headache on sildenafil."
+    )
+    spans = [
+        span(text, EVENT, "Serotonin syndrome"),
+        span(text, EVENT, "agitation"),
+        span(text, EVENT, "clonus"),
+        span(text, EVENT, "hyperthermia"),
+        span(text, EVENT, "Fever"),
+        span(text, EVENT, "rash"),
+        span(text, EVENT, "eosinophilia"),
+        span(text, EVENT, "DRESS"),
+        span(text, EVENT, "Nausea"),
+        span(text, EVENT, "headache"),
+    ]
+    assert texts(text, drop_syndrome_signs(text, spans)) == [
+        (EVENT, "Serotonin syndrome"),
+        (EVENT, "DRESS"),
+        (EVENT, "Nausea"),  # no syndrome named: each sign is an event
+        (EVENT, "headache"),
+    ]
+
+
+def test_rules_the_disease_a_drug_treats_is_its_indication() -> None:
+    text = "Her migraines are well controlled on topiramate. Gout flares treated with colchicine."
+    migraine, topiramate = span(text, EVENT, "migraines"), span(text, DRUG, "topiramate")
+    gout, colchicine = span(text, EVENT, "Gout flares"), span(text, DRUG, "colchicine")
+    assert indication_of(text, topiramate, migraine)
+    assert indication_of(text, colchicine, gout)
+    assert not indication_of(text, colchicine, migraine)  # another sentence
+
+
+def test_rules_a_short_text_about_one_drug_owns_its_unlinked_events() -> None:
+    from clinnlp.modeling.rules import narrative_links, subject_drug
+
+    text = (
+        "Lexapro - two months in\n\nstarted lexapro 10mg for anxiety. first week: headaches "
+        "and yawning all day. also took ibuprofen once. my anxiety is way better now.\n"
+    )
+    spans = [
+        span(text, DRUG, "Lexapro"),
+        span(text, DRUG, "lexapro"),
+        span(text, EVENT, "headaches"),
+        span(text, EVENT, "yawning"),
+        span(text, DRUG, "ibuprofen"),
+    ]
+    assert subject_drug(text, spans) == "lexapro"
+    links = narrative_links(text, spans, [RelationPrediction("Causes", 1, 2, 0.9)])
+    assert [(r.head, r.tail) for r in links] == [(1, 2), (1, 3)]
+    note = "MEDICATIONS: lisinopril, metformin, aspirin. Cough and headache for two days. " * 30
+    many = [span(note, DRUG, "lisinopril"), span(note, EVENT, "Cough")]
+    assert subject_drug(note, many) is None  # a long note with a medication list
+    assert narrative_links(note, many, []) == []
