@@ -235,7 +235,12 @@ class Tagger:
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"{path}: a fast tokenizer (tokenizer.json) is required for offsets")
         head = None
-        if (path / RELATIONS_FILE).is_file() and meta.get("relations"):
+        if meta.get("relations") and not (path / RELATIONS_FILE).is_file():
+            raise ModelError(
+                f"{path}: {CLINNLP_FILE} describes a relation head but {RELATIONS_FILE} is "
+                "missing; copy the whole model folder again (or retrain it)"
+            )
+        if meta.get("relations"):
             from safetensors.torch import load_file
 
             head = build_head(meta["relations"], int(model.config.hidden_size))

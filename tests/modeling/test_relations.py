@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from clinnlp.modeling.relations import candidate_pairs, distance_bucket, gap, infer_types
 from clinnlp.schema import Document, Entity
 
@@ -87,3 +89,18 @@ def test_relations_head_needs_relations_in_the_corpus(tiny_encoder: Path):
     tagger, _ = train(docs, cfg)
     assert tagger.relations is None and "relations" not in tagger.meta
     assert tagger.extract(["Rash on amoxicillin."])[0][1] == []
+
+
+def test_relations_a_model_missing_its_relation_head_file_is_refused(
+    related_model: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from clinnlp.errors import ModelError
+    from clinnlp.modeling.tagger import RELATIONS_FILE, Tagger
+
+    broken = tmp_path / "model"
+    shutil.copytree(related_model, broken)
+    (broken / RELATIONS_FILE).unlink()
+    with pytest.raises(ModelError, match=RELATIONS_FILE):
+        Tagger.load(broken)
