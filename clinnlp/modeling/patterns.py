@@ -22,19 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clinnlp.modeling.align import SpanPrediction
-from clinnlp.modeling.rules import EVENT, GENERIC_EVENTS, finding_words, sentence_bounds
+from clinnlp.modeling.rules import EVENT, GENERIC_EVENTS, is_finding, sentence_bounds
 
 DRUG = "Drug"
 #: Confidence of an event a pattern makes, and of a link a pattern adds.
 PATTERN_CONFIDENCE = 0.9
 #: The longest finding phrase a pattern takes, in words.
 MAX_WORDS = 4
-
-#: Word endings that name a finding whatever the word ("ototoxicity", "pancreatitis").
-_FINDING_ENDING = re.compile(
-    r"[a-z]{2,}(?:itis|emia|aemia|osis|algia|penia|toxicity|pathy|plegia|rrhea|rrhoea|uria|"
-    r"cytosis|edema|oedema|spasm)"
-)
 
 #: Words that end a phrase read backwards or forwards (the finding stops before them).
 _STOP = frozenset(
@@ -173,20 +167,6 @@ class Attribution:
     drug: int
 
 
-#: Adjective forms of findings and the noun that HPO names ("agitated" -> "agitation").
-_ADJECTIVE_FORMS = (("ated", "ation"), ("ed", "ion"), ("ive", "ion"), ("ic", "ia"), ("y", "iness"))
-
-
-def _is_finding(word: str) -> bool:
-    """Whether ``word`` (lowercase) can end the name of a finding."""
-    if word in finding_words() or _FINDING_ENDING.fullmatch(word):
-        return True
-    return any(
-        word.endswith(end) and word[: -len(end)] + noun in finding_words()
-        for end, noun in _ADJECTIVE_FORMS
-    )
-
-
 def _trim(text: str, start: int, end: int, strict: bool = False) -> tuple[int, int] | None:
     """The finding inside ``text[start:end]``: leading severity, time and article words
     dropped, cut at the first stop word; ``None`` unless it ends in a finding word and is not
@@ -202,7 +182,7 @@ def _trim(text: str, start: int, end: int, strict: bool = False) -> tuple[int, i
             continue
         kept.append((s, e))
     kept = kept[:MAX_WORDS]
-    while kept and not _is_finding(text[kept[-1][0] : kept[-1][1]].lower()):
+    while kept and not is_finding(text[kept[-1][0] : kept[-1][1]].lower()):
         if strict:
             return None
         kept.pop()

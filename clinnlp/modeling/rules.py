@@ -43,6 +43,30 @@ def finding_words() -> frozenset[str]:
     return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
+#: Word endings that name a finding whatever the word ("ototoxicity", "pancreatitis").
+_FINDING_ENDING = re.compile(
+    r"[a-z]{2,}(?:itis|emia|aemia|osis|algia|penia|toxicity|pathy|plegia|rrhea|rrhoea|uria|"
+    r"cytosis|edema|oedema|spasm)"
+)
+#: Adjective forms of findings and the noun that HPO names ("agitated" -> "agitation").
+_ADJECTIVE_FORMS = (("ated", "ation"), ("ed", "ion"), ("ive", "ion"), ("ic", "ia"), ("y", "iness"))
+
+
+def is_finding(word: str) -> bool:
+    """Whether ``word`` (lowercase) can end the name of a finding: a word of
+    :data:`WORDS_FILE`, its plural, an adjective form of one ("agitated"), or a word with a
+    finding's ending ("-itis", "-emia", "-toxicity"...)."""
+    words = finding_words()
+    if word in words or _FINDING_ENDING.fullmatch(word):
+        return True
+    if word.endswith("s") and (word[:-1] in words or word[:-2] in words):
+        return True
+    return any(
+        word.endswith(end) and word[: -len(end)] + noun in finding_words()
+        for end, noun in _ADJECTIVE_FORMS
+    )
+
+
 #: Words that name no particular reaction (guideline decision 1), lowercased, spaces single.
 GENERIC_EVENTS = frozenset(
     (
@@ -103,7 +127,8 @@ ANALYTES = frozenset(
     """cholesterol triglyceride triglycerides hdl ldl vldl a1c hba1c hemoglobin hgb hematocrit
     hct glucose sugar sugars creatinine bun urea bilirubin albumin protein tsh t3 t4 psa
     potassium sodium calcium magnesium phosphorus phosphate chloride bicarbonate iron
-    ferritin b12 folate vitamin lipase amylase troponin inr lactate uric ammonia""".split()
+    ferritin b12 folate vitamin lipase amylase troponin inr lactate uric ammonia spo2 sao2
+    o2 sats sat saturation""".split()
 )
 #: Words right after an analyte that mean it was given: units, forms, salts, routes.
 _GIVEN_AFTER = re.compile(
@@ -158,6 +183,50 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
 
 
+#: Words a Drug span does not end (or start) with: the guideline leaves out forms, routes and
+#: trailing class nouns ("corticosteroid therapy" -> "corticosteroid", "Lidoderm patches"),
+#: and a tagger's span sometimes runs onto a conjunction ("Demerol and").
+_DRUG_EDGE_WORDS = frozenset(
+    """and or with plus use therapy treatment treatments injection injections infusion
+    infusions patch patches tablet tablets pill pills cream ointment gel drip""".split()
+)
+_LEAD, _TRAIL = " \t\n,;:.-–(", " \t\n,;:.-–"
+
+
+def trim_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans without punctuation at their edges ("Morphine,", "Lipitor -", "(rash)"), and
+    Drug spans without the form, therapy or conjunction words at their edges ("steroid use"
+    -> "steroid", "Demerol and" -> "Demerol"); a span left empty is dropped."""
+    out = []
+    for p in spans:
+        start, end = p.start, p.end
+        while start < end:
+            piece = text[start:end]
+            trail = _TRAIL if "(" in piece.rstrip(")") else _TRAIL + ")"
+            left, right = (
+                len(piece) - len(piece.lstrip(_LEAD)),
+                len(piece) - len(piece.rstrip(trail)),
+            )
+            if left or right:
+                start, end = start + left, end - right
+                continue
+            dash = re.search(r"\s+[-–]+\s*\d*$", piece)  # "Lipitor - 2 months"
+            if p.label == DRUG and dash:
+                end = start + dash.start()
+                continue
+            last = re.search(r"\s+(\S+)$", piece)
+            first = re.match(r"(\S+)\s+", piece)
+            if p.label == DRUG and last and last.group(1).lower() in _DRUG_EDGE_WORDS:
+                end = start + last.start()
+            elif p.label == DRUG and first and first.group(1).lower() in _DRUG_EDGE_WORDS:
+                start += first.end()
+            else:
+                break
+        if start < end:
+            out.append(SpanPrediction(p.label, start, end, p.confidence))
+    return out
+
+
 def join_fragments(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
     """Join an event span to the event span right after it (only spaces or a hyphen between)
     when the first is one modifying word ("pruritic" + "maculopapular rash", "Drug" +
@@ -180,10 +249,29 @@ def join_fragments(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
 
 
 def drop_generic_events(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
-    """Spans less the events that are only a generic reaction word (guideline decision 1)."""
-    return [
-        p for p in spans if p.label != EVENT or _norm(text[p.start : p.end]) not in GENERIC_EVENTS
-    ]
+    """Spans less the events that are only a generic reaction word (guideline decision 1); an
+    event that is a drug name and a generic word ("penicillin allergy") becomes that Drug."""
+    from clinnlp.modeling.vocabulary import drug_vocabulary
+
+    out = []
+    for p in spans:
+        words = _norm(text[p.start : p.end])
+        if p.label != EVENT:
+            out.append(p)
+        elif words in GENERIC_EVENTS:
+            continue
+        else:
+            names = drug_vocabulary().find(text[p.start : p.end])
+            rest = text[p.start : p.end]
+            for m in names:
+                rest = rest[: m.start] + " " * (m.end - m.start) + rest[m.end :]
+            if names and _norm(rest) in GENERIC_EVENTS:
+                out += [
+                    SpanPrediction(DRUG, p.start + m.start, p.start + m.end, 1.0) for m in names
+                ]
+            else:
+                out.append(p)
+    return sorted(out, key=lambda q: (q.start, q.end))
 
 
 def drop_lab_values(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
@@ -250,7 +338,7 @@ def drop_non_drugs(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
             return True
         if len(words) == 1 and (words[0] in STOP_WORDS or words[0] in _NOT_DRUG_WORDS):
             return True
-        if all(w in finding_words() for w in words):
+        if all(is_finding(w) for w in words):
             return not drug_vocabulary().find(text[p.start : p.end])
         return False
 
@@ -258,14 +346,14 @@ def drop_non_drugs(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
 
 
 def clean_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
-    """Every span rule of this module, in order: join fragments, then drop generic events,
-    lab values, analytes, words that name no drug, and the signs listed beside the syndrome
-    they make up."""
-    out = join_fragments(text, spans)
+    """Every span rule of this module, in order: trim span edges, join fragments, then drop
+    generic events, analytes, words that name no drug, lab values, and the signs listed
+    beside the syndrome they make up."""
+    out = join_fragments(text, trim_spans(text, spans))
     out = drop_generic_events(text, out)
-    out = drop_lab_values(text, out)
     out = drop_analytes(text, out)
     out = drop_non_drugs(text, out)
+    out = drop_lab_values(text, out)  # after the analytes: "SpO2 98%" is no concentration
     return drop_syndrome_signs(text, out)
 
 
@@ -414,4 +502,23 @@ def narrative_links(
         before = [i for i in mentions if spans[i].end <= event.start]
         head = before[-1] if before else mentions[0]
         out.append(RelationPrediction(name, head, j, NARRATIVE_CONFIDENCE))
+    return out
+
+
+def drop_crossed_links(
+    text: str, spans: Sequence[SpanPrediction], relations: Sequence[RelationPrediction]
+) -> list[RelationPrediction]:
+    """Relations less the drug -> event links that reach into another sentence when the
+    drug's own sentence speaks of an event of its own ("...reports nausea. Denies rash on
+    lisinopril.": lisinopril's sentence is about the rash, so it is not linked to the nausea;
+    guideline clarification 9)."""
+    own = {sentence_bounds(text, p.start) for p in spans if p.label == EVENT}
+    out = []
+    for rel in relations:
+        head, tail = spans[rel.head], spans[rel.tail]
+        if head.label == DRUG and tail.label == EVENT:
+            where = sentence_bounds(text, head.start)
+            if where != sentence_bounds(text, tail.start) and where in own:
+                continue
+        out.append(rel)
     return out

@@ -37,7 +37,12 @@ from clinnlp.modeling.relations import (
     distance_bucket,
     gap,
 )
-from clinnlp.modeling.rules import clean_spans, drop_indications, narrative_links
+from clinnlp.modeling.rules import (
+    clean_spans,
+    drop_crossed_links,
+    drop_indications,
+    narrative_links,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -378,7 +383,7 @@ class Tagger:
                 else []
             )
             if rules:
-                found = self._with_stated(found, stated)
+                found = drop_crossed_links(text, spans, self._with_stated(found, stated))
                 found = narrative_links(text, spans, found, self._causes)
                 found = drop_indications(text, spans, found)
             results.append((spans, found))
@@ -395,15 +400,20 @@ class Tagger:
     def _with_stated(
         self, found: list[RelationPrediction], stated: list[tuple[int, int]]
     ) -> list[RelationPrediction]:
-        """The predicted relations and the drug -> event links a pattern found, each pair
-        once."""
-        have = {(r.head, r.tail) for r in found}
+        """The drug -> event links a pattern found, and the predicted relations except those
+        to an event a pattern tied to other drugs (what the text states in so many words
+        wins: in "PENICILLIN (RASH), CODEINE (NAUSEA)" the rash is penicillin's only)."""
+        by_event: dict[int, set[int]] = {}
+        for d, e in stated:
+            by_event.setdefault(e, set()).add(d)
+        kept = [r for r in found if r.tail not in by_event or r.head in by_event[r.tail]]
+        have = {(r.head, r.tail) for r in kept}
         extra = [
             RelationPrediction(self._causes, d, e, PATTERN_CONFIDENCE)
             for d, e in stated
             if (d, e) not in have
         ]
-        return found + extra
+        return kept + extra
 
     def _relations(
         self,

@@ -221,3 +221,44 @@ def test_rules_a_short_text_about_one_drug_owns_its_unlinked_events() -> None:
     many = [span(note, DRUG, "lisinopril"), span(note, EVENT, "Cough")]
     assert subject_drug(note, many) is None  # a long note with a medication list
     assert narrative_links(note, many, []) == []
+
+
+def test_rules_a_drug_about_its_own_event_is_not_linked_across_sentences() -> None:
+    from clinnlp.modeling.rules import drop_crossed_links
+
+    text = "She reports nausea. Denies rash on lisinopril. Headache. Started on nitrates."
+    spans = [
+        span(text, EVENT, "nausea"),
+        span(text, EVENT, "rash"),
+        span(text, DRUG, "lisinopril"),
+        span(text, EVENT, "Headache"),
+        span(text, DRUG, "nitrates"),
+    ]
+    relations = [
+        RelationPrediction("Causes", 2, 0, 0.8),  # across a sentence about its own event
+        RelationPrediction("Causes", 2, 1, 0.9),
+        RelationPrediction("Causes", 4, 3, 0.7),  # across, but nitrates' sentence has none
+    ]
+    kept = [(r.head, r.tail) for r in drop_crossed_links(text, spans, relations)]
+    assert kept == [(2, 1), (4, 3)]
+
+
+def test_rules_trim_spans_to_the_guidelines_edges() -> None:
+    from clinnlp.modeling.rules import trim_spans
+
+    text = "Allergies: Keflex, Norco and Ultram. inhaled steroid use; Zoloft - week 3. (hives)"
+    spans = [
+        span(text, DRUG, "Keflex,"),
+        span(text, DRUG, "Norco and"),
+        span(text, DRUG, "steroid use"),
+        span(text, DRUG, "Zoloft -"),
+        span(text, EVENT, "(hives)"),
+        span(text, DRUG, ", "),
+    ]
+    assert texts(text, trim_spans(text, spans)) == [
+        (DRUG, "Keflex"),
+        (DRUG, "Norco"),
+        (DRUG, "steroid"),
+        (DRUG, "Zoloft"),
+        (EVENT, "hives"),
+    ]
