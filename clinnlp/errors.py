@@ -46,6 +46,10 @@ class CorpusError(ClinnlpError):
 E_EMPTY = "the file is empty; expected {what}"
 E_ENCODING = "not valid UTF-8 at byte {offset}; re-encode the file as UTF-8"
 E_BINARY = "looks binary (NUL byte at {offset}); expected plain text"
+E_UTF16 = (
+    "is UTF-16 text ({variant}); expected UTF-8: re-save it as UTF-8 (in an editor's 'Save as', "
+    "or `iconv -f UTF-16 -t UTF-8 FILE > NEW`)"
+)
 E_TOO_LARGE = "is {size} bytes, over the limit of {limit} bytes; raise the limit or split the file"
 E_SPAN = "span {start}-{end} is outside the text (length {length})"
 E_SPAN_TEXT = (
@@ -224,6 +228,18 @@ E_COLUMN_MISSING = (
     "with {option}"
 )
 E_CSV_INVALID = "is not valid CSV ({reason}); expected RFC 4180 rows with a header row"
+E_CSV_RECORD = (
+    "cannot be split into fields at {lines} ({reason}); quote every field that holds a "
+    "comma, a quote or a line break (RFC 4180), doubling quotes inside it"
+)
+E_CSV_CR = (
+    "record at {lines} ends at a bare carriage return (CR) where the file's lines "
+    "end in LF; a CR inside a note must be inside a quoted field (or remove it)"
+)
+E_CSV_FIELDS = (
+    "record at {lines} has {found} field(s), the header {expected}; quote every "
+    "field that holds a comma, a quote or a line break (RFC 4180)"
+)
 E_RECORD_ID_ENCODING = "the id in {column!r} is not valid UTF-8; re-encode the file as UTF-8"
 E_OUT_NAME_LONG = (
     "the output file name of this id is too long ({length} bytes, {longest} in its longest "

@@ -21,7 +21,10 @@ from clinnlp._files import walk_files
 from clinnlp.batch.core import Record
 from clinnlp.errors import (
     E_COLUMN_MISSING,
+    E_CSV_CR,
+    E_CSV_FIELDS,
     E_CSV_INVALID,
+    E_CSV_RECORD,
     E_EMPTY,
     E_ENCODING,
     E_RECORD_EMPTY,
@@ -176,6 +179,35 @@ def _unreadable(err: OSError) -> str:
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
+def _span(first: int, last: int) -> str:
+    return f"line {first}" if first >= last else f"lines {first}-{last}"
+
+
+class _Lines:
+    """The lines of a CSV file for :func:`csv.reader`, noting which end in a bare carriage
+    return: in a file whose lines end in LF, a bare CR outside quotes is a break inside a note
+    that the reader would take for the end of its record."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.count = 0
+        self.lf = False
+        self.bare_cr: set[int] = set()
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            self.count += 1
+            if line.endswith("\n"):
+                self.lf = True
+            elif line.endswith("\r"):
+                self.bare_cr.add(self.count)
+            yield line
+
+    def bare_cr_ends(self, number: int) -> bool:
+        """Whether line ``number`` ends in a bare CR in a file of LF lines."""
+        return self.lf and number in self.bare_cr
+
+
 def _csv_items(
     path: Path, text_col: str, id_col: str, max_bytes: int | None, done: Container[str]
 ) -> Iterator[Item]:
@@ -184,7 +216,9 @@ def _csv_items(
         # surrogateescape: an undecodable byte fails only the record that holds it
         # (check_text), not the rest of the file.
         with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-            rows = csv.reader(handle)
+            lines = _Lines(handle)
+            # strict: a stray quote fails its record instead of folding the next records in
+            rows = csv.reader(lines, strict=True)
             header = next(rows, [])
             if not header:
                 yield _file_failure(path, E_EMPTY.format(what="a header row and records"))
@@ -201,13 +235,28 @@ def _csv_items(
             text_at, id_at = columns[text_col], columns[id_col]
             while True:
                 line = rows.line_num + 1  # a record's first line (a quoted field may span more)
-                row = next(rows, None)
+                try:
+                    row = next(rows, None)
+                except csv.Error as err:  # one record (or a run of lines) fails; reading goes on
+                    reason = E_CSV_RECORD.format(lines=_span(line, rows.line_num), reason=err)
+                    yield _file_failure(path, reason, line)
+                    continue
                 if row is None:
                     return
                 if not row:
                     continue  # a blank line
-                doc_id = row[id_at] if id_at < len(row) else None
-                text = row[text_at] if text_at < len(row) else None
+                if lines.bare_cr_ends(rows.line_num):
+                    reason = E_CSV_CR.format(lines=_span(line, rows.line_num))
+                    yield _file_failure(path, reason, line)
+                    continue
+                if len(row) != len(header):  # an unquoted comma or line break split it
+                    lines_at = _span(line, rows.line_num)
+                    reason = E_CSV_FIELDS.format(
+                        lines=lines_at, found=len(row), expected=len(header)
+                    )
+                    yield _file_failure(path, reason, line)
+                    continue
+                doc_id, text = row[id_at], row[text_at]
                 yield _record_item(path, line, doc_id, text, (text_col, id_col), max_bytes, done)
     except OSError as err:
         yield _file_failure(path, _unreadable(err))

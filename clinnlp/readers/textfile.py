@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from clinnlp.errors import E_BINARY, E_EMPTY, E_ENCODING, E_TOO_LARGE, E_UNREADABLE, InputError
+from clinnlp.errors import (
+    E_BINARY,
+    E_EMPTY,
+    E_ENCODING,
+    E_TOO_LARGE,
+    E_UNREADABLE,
+    E_UTF16,
+    InputError,
+)
 
 #: Default size limit for one document (bytes): far above any clinical note.
 MAX_DOCUMENT_BYTES = 5_000_000
@@ -37,6 +45,24 @@ def is_blank(text: str) -> bool:
     return not text.removeprefix("\ufeff").strip()
 
 
+def utf16_variant(text: str) -> str | None:
+    """``"little-endian"`` or ``"big-endian"`` when ``text`` (bytes decoded as UTF-8 with
+    surrogateescape) is UTF-16: a UTF-16 byte-order mark, or NULs in every other byte of
+    mostly ASCII text; else ``None``."""
+    head = text[:400].encode("utf-8", "surrogateescape")
+    if head.startswith(b"\xff\xfe"):
+        return "little-endian"
+    if head.startswith(b"\xfe\xff"):
+        return "big-endian"
+    if len(head) >= 8:
+        odd, even = head[1::2], head[0::2]
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+            return "little-endian"
+        if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+            return "big-endian"
+    return None
+
+
 def check_text(
     text: str, max_bytes: int | None = MAX_DOCUMENT_BYTES, what: str = "text"
 ) -> str | None:
@@ -51,6 +77,9 @@ def check_text(
         return E_EMPTY.format(what=what)
     nul = text.find("\x00")
     if nul >= 0:
+        variant = utf16_variant(text)
+        if variant is not None:
+            return E_UTF16.format(variant=variant)
         return E_BINARY.format(offset=_byte_offset(text, nul))
     bad = _SURROGATE.search(text)
     if bad is not None:
