@@ -180,6 +180,7 @@ def annotate(
     progress: bool | None = None,
     engine: str = "local",
     spark_master: str | None = None,
+    spark_ui: bool = False,
 ) -> dict[str, Any]:
     """Annotate every input document into ``out`` (see the module docstring for the layout).
 
@@ -208,6 +209,8 @@ def annotate(
             executors build their own pipeline on the CPU (``nlp`` and ``device`` unused).
         spark_master: the Spark master URL (``local[2]``, ``yarn``...); by default the one
             ``spark-submit`` gave, else ``local[*]``.
+        spark_ui: open Spark's web UI (off by default; see
+            :func:`clinnlp.batch.spark.session`).
 
     Returns:
         ``done`` (annotated now), ``skipped`` (done by an earlier run), ``failed``,
@@ -317,7 +320,7 @@ def annotate(
             from clinnlp.batch import spark
 
             results = spark.annotate_records(
-                spark.session(spark_master),
+                spark.session(spark_master, ui=spark_ui),
                 records(),
                 model=str(model_dir.resolve()),
                 batch_size=batch_size,

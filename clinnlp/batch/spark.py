@@ -127,10 +127,16 @@ def annotate(
     return source.mapInPandas(body, schema=SCHEMA)
 
 
-def session(master: str | None = None) -> SparkSession:
+def session(master: str | None = None, ui: bool = False) -> SparkSession:
     """The active Spark session, else a new one: on ``master``; under ``spark-submit`` on the
     master it was given; else ``local[*]``. Its Python workers run this interpreter unless
-    ``PYSPARK_PYTHON`` says otherwise."""
+    ``PYSPARK_PYTHON`` says otherwise.
+
+    Patient notes stay on the machine: on a local master (``local``, ``local[N]``,
+    ``local-cluster[...]``) the driver binds to 127.0.0.1 only, and the web UI (which lists
+    jobs on a port any host can reach) is off unless ``ui``. A cluster master needs the
+    driver reachable by its executors, so there Spark's own settings hold.
+    """
     import logging
 
     from pyspark.sql import SparkSession
@@ -145,7 +151,12 @@ def session(master: str | None = None) -> SparkSession:
         master = "local[*]"
     if master is not None:
         builder = builder.master(master)
-    spark = builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    builder = builder.config("spark.ui.enabled", "true" if ui else "false")
+    if master is not None and master.startswith("local"):
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
+        builder = builder.config("spark.driver.host", "127.0.0.1")
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

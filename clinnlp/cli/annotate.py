@@ -49,6 +49,14 @@ def annotate_cli(
         str | None,
         typer.Option(help="Spark master URL (default: spark-submit's, else local[*])."),
     ] = None,
+    spark_ui: Annotated[
+        bool,
+        typer.Option(
+            "--spark-ui",
+            help="Open Spark's web UI (off by default: on a local master Spark binds to "
+            "127.0.0.1 only and serves no UI).",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option(
@@ -76,6 +84,7 @@ def annotate_cli(
         force=force,
         engine=engine,
         spark_master=spark_master,
+        spark_ui=spark_ui,
     )
     typer.echo(
         f"Annotated {result['done']:,} document{'' if result['done'] == 1 else 's'} "

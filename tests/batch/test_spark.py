@@ -123,3 +123,23 @@ def test_engine_spark_refuses_what_it_cannot_do(
     with pytest.raises(ConfigError, match="Java 17"):
         annotate([notes], tmp_path / "d", model=tiny_model, engine="spark")
     assert not any((tmp_path / name).exists() for name in "abcd")
+
+
+def test_spark_local_session_binds_to_loopback_and_serves_no_ui() -> None:
+    """A local master keeps the driver on 127.0.0.1 and the web UI off (in a fresh process:
+    the module's session would be reused)."""
+    import subprocess
+
+    code = (
+        "from clinnlp.batch.spark import session\n"
+        "s = session('local[1]')\n"
+        "print(s.conf.get('spark.driver.bindAddress'), s.conf.get('spark.driver.host'), "
+        "s.conf.get('spark.ui.enabled'), s.sparkContext.uiWebUrl)\n"
+        "s.stop()\n"
+    )
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["127.0.0.1", "127.0.0.1", "false", "None"], out.stdout
