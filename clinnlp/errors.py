@@ -38,6 +38,17 @@ class ConfigError(ClinnlpError):
     """An option or configuration value that cannot work."""
 
 
+class TextError(ClinnlpError):
+    """A text handed to the pipeline that it cannot annotate (the message names an offset,
+    never the text)."""
+
+
+E_TEXT_SURROGATE = (
+    "text holds a lone surrogate (U+{code:04X}) at character {offset}, which is not Unicode "
+    "text and no UTF-8 can hold; decode JSON escapes in pairs, or replace it"
+)
+
+
 class CorpusError(ClinnlpError):
     """A corpus that is absent or whose files do not match their expected checksums."""
 
@@ -296,3 +307,11 @@ E_WALK_NOT_FILE = (
     "is a {kind}, not a regular file, and is not read (a named pipe could block the run "
     "forever); expected a text file"
 )
+
+#: Said once a process (a warning, not an error) when the linker's knowledge bases are absent.
+W_NO_KB = (
+    "no knowledge bases in {path}: drugs and events get no concepts (DrugBank, HPO); build "
+    "them once with `clinnlp build-kb` (`make kb` in a checkout)"
+)
+#: What ``run.json`` and the report say when a run links no concepts.
+NO_KB = "none: entities got no concepts (build the knowledge bases with `clinnlp build-kb`)"

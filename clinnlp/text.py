@@ -44,6 +44,8 @@ from spacy.tokens import Doc
 from spacy.util import compile_infix_regex
 from spacy.vocab import Vocab
 
+from clinnlp.errors import E_TEXT_SURROGATE, TextError
+
 #: The registered tokenizer (``[nlp.tokenizer]`` in the config).
 TOKENIZER = "clinnlp.ClinicalTokenizer.v1"
 
@@ -191,6 +193,10 @@ DOSING_ABBREVIATIONS = (
 _GLUED_COMMA = re.compile(r"(?<=[^\s\d]),(?=\S)|(?<=\d),(?=[^\s\d])")
 
 
+#: A lone surrogate: not Unicode text (a JSON "\\ud83d" escape without its pair).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class ClinicalTokenizer:
     """scispaCy's ``combined_rule_tokenizer`` that also reads a glued comma as a line break.
 
@@ -208,6 +214,9 @@ class ClinicalTokenizer:
         return self.tokenizer.vocab
 
     def __call__(self, text: str) -> Doc:
+        bad = _SURROGATE.search(text)  # spaCy's string store would raise UnicodeEncodeError
+        if bad is not None:
+            raise TextError(E_TEXT_SURROGATE.format(code=ord(bad.group()), offset=bad.start()))
         cuts = [m.start() for m in _GLUED_COMMA.finditer(text)]
         if not cuts:
             return self.tokenizer(text)

@@ -35,6 +35,7 @@ written or deleted through a link. ``--out`` itself may be a link (it is resolve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clinnlp._files import write_atomic
+from clinnlp.about import DEFAULT_KB, DEFAULT_MODEL, __version__
 from clinnlp.batch.core import Annotated, Failure, Record, annotate_records
 from clinnlp.batch.inputs import Item, iter_inputs
 from clinnlp.batch.sinks import (
@@ -76,6 +78,7 @@ from clinnlp.errors import (
     E_SPARK_FORMAT,
     E_SPARK_MISSING,
     E_SPARK_PROCESSES,
+    NO_KB,
     ConfigError,
     InputError,
 )
@@ -93,6 +96,36 @@ logger = logging.getLogger(__name__)
 def _run_outputs(fmt: str) -> list[str]:
     """The files and folders of ``--out`` that a run of format ``fmt`` writes."""
     return sorted({RUN_FILE, DONE_FILE, ERRORS_FILE, *SINKS[fmt].outputs})
+
+
+def model_digest(model_dir: Path) -> str:
+    """The sha256 of a model folder's weights and settings (``clinnlp.json``,
+    ``config.json``, the safetensors files), so a model retrained in place is a different
+    model."""
+    digest = hashlib.sha256()
+    for name in ("clinnlp.json", "config.json", "model.safetensors", "relations.safetensors"):
+        path = model_dir / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0")
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _knowledge_bases(nlp: Language | None) -> dict[str, str] | str:
+    """The knowledge bases the run links concepts with (``{name: sha256 of its meta.json}``),
+    or :data:`clinnlp.errors.NO_KB` when it links none. Spark executors build their own
+    pipeline with the default folder, so without ``nlp`` that folder is what counts."""
+    if nlp is not None and "clinnlp_linker" not in nlp.pipe_names:
+        return NO_KB
+    folder = DEFAULT_KB
+    if nlp is not None:
+        folder = Path(getattr(nlp.get_pipe("clinnlp_linker"), "kb", None) or DEFAULT_KB)
+    metas = sorted(folder.glob("*/meta.json"))
+    if not metas:
+        return NO_KB
+    return {m.parent.name: hashlib.sha256(m.read_bytes()).hexdigest() for m in metas}
 
 
 def _read_run(run_file: Path) -> dict[str, Any] | None:
@@ -226,7 +259,6 @@ def annotate(
     """
     from tqdm import tqdm
 
-    from clinnlp import DEFAULT_MODEL
     from clinnlp.modeling.tagger import check_model_dir
     from clinnlp.pipeline import build_pipeline, install_extensions
 
@@ -246,7 +278,7 @@ def annotate(
         if path.resolve() == out or path.resolve().is_relative_to(out):
             raise ConfigError(E_OUT_OVERLAP.format(input=path, out=out))
     model_dir = Path(model) if model is not None else DEFAULT_MODEL
-    config = {
+    config: dict[str, Any] = {
         "command": "annotate",
         "inputs": [str(p.resolve()) for p in paths],
         "format": fmt,
@@ -261,6 +293,13 @@ def annotate(
         check_model_dir(model_dir)
     elif nlp is None:  # before touching --out: a wrong model path must not leave a run behind
         nlp = build_pipeline(model_dir, device=device)
+    # what makes the output what it is: a resume that differs in any of it is refused
+    config |= {
+        "batch_size": batch_size,
+        "clinnlp": __version__,
+        "model_digest": model_digest(model_dir),
+        "knowledge_bases": _knowledge_bases(nlp),
+    }
     if nlp is not None:
         # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit
         nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from clinnlp import __version__
+from clinnlp.about import __version__
 from clinnlp.events import CAUSES, adverse_drug_events, concept_name, event_lists
 from clinnlp.schema import Document, Entity, is_asserted
 
@@ -237,10 +237,14 @@ def _displacy_doc(doc: Document) -> dict[str, Any]:
 
 
 def render_report(
-    docs: Iterable[Document], title: str = "clinnlp annotations", failed: int = 0
+    docs: Iterable[Document],
+    title: str = "clinnlp annotations",
+    failed: int = 0,
+    notes: Sequence[str] = (),
 ) -> str:
     """Return the report page for ``docs`` (see the module docstring); ``failed``: how many
-    documents of the run could not be annotated (named in its errors.jsonl)."""
+    documents of the run could not be annotated (named in its errors.jsonl); ``notes``: what
+    the reader must know about the run (shown under the title: no concepts linked...)."""
     from spacy import displacy
 
     docs = sorted(docs, key=lambda d: not adverse_drug_events(d)["reports_ade"])  # stable
@@ -260,6 +264,7 @@ def render_report(
     subtitle = (
         f"{len(docs):,} documents, {entities:,} entities.{missing} Generated offline by clinnlp "
         f"{__version__}; automatic annotations, to be checked against the record."
+        + "".join(f" {note}" for note in notes)
     )
     return _PAGE.format(
         title=_esc(title),

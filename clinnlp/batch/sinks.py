@@ -208,7 +208,14 @@ class HtmlSink(JsonlSink):
         with (self.out / JSONL_FILE).open(encoding="utf-8") as handle:
             docs = [Document.from_dict(json.loads(line)) for line in handle]
         failed = (self.out / ERRORS_FILE).read_bytes().count(b"\n")  # this run's failures
-        write_atomic(self.out / REPORT_FILE, render_report(docs, failed=failed).encode("utf-8"))
+        try:
+            run = json.loads((self.out / RUN_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            run = {}
+        concepts = run.get("knowledge_bases") if isinstance(run, dict) else None
+        notes = [f"Concepts: {concepts}"] if isinstance(concepts, str) else []
+        page = render_report(docs, failed=failed, notes=notes)
+        write_atomic(self.out / REPORT_FILE, page.encode("utf-8"))
 
 
 class SpacySink(Sink):

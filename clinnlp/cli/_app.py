@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from clinnlp import __version__
+from clinnlp.about import __version__
 from clinnlp.errors import ClinnlpError
 
 app = typer.Typer(

