@@ -271,6 +271,14 @@ E_SPARK_MISSING = (
     "the Spark engine needs PySpark (pip install 'clinnlp[spark]') and Java 17 (java on PATH "
     "or JAVA_HOME)"
 )
+E_SPARK_JAVA = (
+    "Spark could not start Java (JAVA_HOME is {java_home}); install Java 17 and point JAVA_HOME "
+    "at it, or leave JAVA_HOME unset to use the java on PATH"
+)
+E_SPARK_START = (
+    "Spark could not start ({kind}: {first}); on a local master it needs the loopback "
+    "interface (127.0.0.1) and Java 17"
+)
 E_SPARK_FORMAT = (
     "--format spacy needs the spaCy Docs, which the Spark engine leaves on its executors; "
     "use --format jsonl, brat or html with --engine spark"

@@ -304,6 +304,11 @@ def annotate(
         # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit
         nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
     install_extensions()
+    session = None
+    if engine == "spark":  # before touching --out: a Spark that cannot start leaves no run
+        from clinnlp.batch import spark
+
+        session = spark.session(spark_master, ui=spark_ui)
     fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
     _prepare_out(out, config, force)
 
@@ -355,11 +360,11 @@ def annotate(
         start = time.perf_counter()
         chunk: list[tuple[Document, Doc | None]] = []
         results: Iterator[Annotated | Failure]
-        if engine == "spark":
+        if session is not None:
             from clinnlp.batch import spark
 
             results = spark.annotate_records(
-                spark.session(spark_master, ui=spark_ui),
+                session,
                 records(),
                 model=str(model_dir.resolve()),
                 batch_size=batch_size,

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from clinnlp.batch.core import Annotated, Failure, Record
+from clinnlp.errors import E_SPARK_JAVA, E_SPARK_START, ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,7 +157,14 @@ def session(master: str | None = None, ui: bool = False) -> SparkSession:
     if master is not None and master.startswith("local"):
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
         builder = builder.config("spark.driver.host", "127.0.0.1")
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except Exception as err:  # pyspark raises its own types; Java missing is the usual cause
+        if "JAVA_GATEWAY_EXITED" in str(err) or "Java gateway" in str(err):
+            home = os.environ.get("JAVA_HOME") or "unset"
+            raise ConfigError(E_SPARK_JAVA.format(java_home=home)) from None
+        first = (str(err).strip().splitlines() or [""])[0][:300]
+        raise ConfigError(E_SPARK_START.format(kind=type(err).__name__, first=first)) from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

@@ -46,8 +46,30 @@ def _main(
     logging.getLogger("clinnlp").setLevel(level)
 
 
+#: What to do about an operating-system error, by errno name.
+_OS_HINTS = {
+    "ENOSPC": "free some disk space, then run the same command again: it resumes",
+    "EDQUOT": "free some of your disk quota, then run the same command again: it resumes",
+    "EACCES": "check that you may write there (or choose another --out)",
+    "EPERM": "check that you may write there (or choose another --out)",
+    "EROFS": "the file system is read-only: choose another --out",
+}
+
+
+def os_message(err: OSError) -> str:
+    """One line for an operating-system error: what failed, on which path, what to do."""
+    import errno
+
+    what = err.strerror or type(err).__name__
+    where = f": {err.filename}" if err.filename else ""
+    hint = _OS_HINTS.get(errno.errorcode.get(err.errno or 0, ""), "")
+    return f"{what}{where}" + (f"; {hint}" if hint else "")
+
+
 def cli_errors(func: F) -> F:
-    """Turn a :class:`ClinnlpError` into a one-line message on stderr and exit code 1."""
+    """Turn a :class:`ClinnlpError` or an operating-system error (a full disk, a folder one
+    may not write) into a one-line message on stderr and exit code 1; ``--verbose`` logs the
+    traceback of the latter."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -55,6 +77,10 @@ def cli_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ClinnlpError as err:
             typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+        except OSError as err:
+            logging.getLogger("clinnlp").debug("operating-system error", exc_info=True)
+            typer.secho(f"Error: {os_message(err)}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
