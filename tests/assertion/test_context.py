@@ -46,6 +46,15 @@ def statuses(text: str, *words: str) -> dict[str, str]:
         ),
         ("Not on insulin.", {"insulin": "negated"}),
         ("Tolerated the contrast without any hives.", {"hives": "negated"}),
+        # negation that looks back (a forward-only ConText would call these present)
+        ("Rash absent.", {"Rash": "negated"}),
+        ("Cultures negative.", {"Cultures": "negated"}),
+        ("Pneumonia was ruled out.", {"Pneumonia": "negated"}),
+        ("Rash was not seen.", {"Rash": "negated"}),
+        ("Nausea: denied.", {"Nausea": "negated"}),
+        ("Nausea, vomiting: denied.", {"Nausea": "negated", "vomiting": "negated"}),
+        ("Chest pain - denied.", {"Chest pain": "negated"}),
+        ("She had nausea but denied vomiting.", {"nausea": "present", "vomiting": "negated"}),
         # general statements of what a drug can do (the real-notes issue)
         ("Amiodarone is known to cause pulmonary fibrosis.", {"fibrosis": "hypothetical"}),
         ("Valproate has been associated with pancreatitis.", {"pancreatitis": "hypothetical"}),
