@@ -809,3 +809,29 @@ def test_annotate_force_deletes_nothing_through_a_linked_folder(
     (out / "brat" / "sub").symlink_to(elsewhere, target_is_directory=True)
     annotate([table], out, model=tiny_model, fmt="jsonl", force=True)
     assert (elsewhere / "a.txt").read_text("utf-8") == "precious"
+
+
+def test_annotate_killed_right_after_a_commit_line_resumes(tiny_model: Path, tmp_path: Path):
+    """SIGKILL the moment a chunk's line reaches done.jsonl: the chunk's annotations were made
+    durable before that line, so the same command resumes (no --force) with every document
+    once."""
+    # short notes: a chunk's lines stay inside one write buffer, so output that is not made
+    # durable before its commit line would be lost by the kill
+    notes, out = _notes(tmp_path / "notes", 4, "Rash.\n"), tmp_path / "out"
+    code = (
+        "import os, signal\n"
+        "import clinnlp.batch.local as local\n"
+        "real = local.append_durably\n"
+        "def killing(handle, data):\n"
+        "    size = real(handle, data)\n"
+        "    if handle.name.endswith('done.jsonl'):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return size\n"
+        "local.append_durably = killing\n"
+        f"local.annotate([{str(notes)!r}], {str(out)!r}, model={str(tiny_model)!r}, batch_size=2)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    result = annotate([notes], out, model=tiny_model, batch_size=2)
+    assert (result["done"], result["skipped"], result["failed"]) == (2, 2, 0)
+    assert _output_ids(out, "jsonl") == {f"note-{i:03d}": 1 for i in range(4)}

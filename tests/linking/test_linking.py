@@ -158,6 +158,12 @@ def test_linking_long_forms_link_short_forms(kb_dir: Path) -> None:
     nlp.add_pipe("clinnlp_linker", config={"kb": str(kb_dir)})
     doc = nlp("She was given amoxicillin (AMX) for otitis. AMX was stopped.")
     assert [c for _, c in _concepts(doc)] == [["DB01060"], ["DB01060"]]
+    # a short form that shares no letters with its long form links only through it: the
+    # concept is right and its score is the long form's (1.0), not the short form's own
+    ruler.add_patterns([{"label": "Drug", "pattern": "GP"}])
+    doc = nlp("She takes Glucophage (GP) daily. GP was continued.")
+    found = [e._.clinnlp_concepts for e in doc.ents if e.text == "GP"]
+    assert found and all(c[0][0] == "DB00331" and c[0][2] == 1.0 for c in found), found
 
 
 def test_linking_build_kb_command_replaces_only_knowledge_bases(

@@ -104,3 +104,50 @@ def test_relations_a_model_missing_its_relation_head_file_is_refused(
     (broken / RELATIONS_FILE).unlink()
     with pytest.raises(ModelError, match=RELATIONS_FILE):
         Tagger.load(broken)
+
+
+def test_relations_inference_keeps_max_distance_and_reads_real_distances(
+    related_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At inference the head scores only pairs at most ``max_distance`` subwords apart, each
+    with the bucket of its own distance (not bucket 0 for all)."""
+    import json
+    import shutil
+
+    from clinnlp.modeling.align import SpanPrediction
+    from clinnlp.modeling.tagger import Tagger, encode_texts, token_range
+
+    model = tmp_path / "model"
+    shutil.copytree(related_model, model)
+    meta = json.loads((model / "clinnlp.json").read_text())
+    meta["relations"]["max_distance"] = 6
+    (model / "clinnlp.json").write_text(json.dumps(meta))
+    tagger = Tagger.load(model, device="cpu", precision="fp32")
+    text = "Rash after amoxicillin; lisinopril was continued for years and years, then hives."
+    words = ["Rash", "amoxicillin", "lisinopril", "hives"]
+    labels = ["Adverse-Effect", "Drug", "Drug", "Adverse-Effect"]
+    spans = [
+        SpanPrediction(label, text.index(w), text.index(w) + len(w), 1.0)
+        for w, label in zip(words, labels, strict=True)
+    ]
+    seen: list[list[int]] = []
+    head = tagger.relations
+
+    def spy(states, entities, pairs):
+        seen.extend(pairs.tolist())
+        return head(states, entities, pairs)
+
+    monkeypatch.setattr(tagger, "relations", spy)
+    (enc,) = encode_texts(tagger.tokenizer, [text])
+    plan = [(0, len(enc.ids))]
+    states = [s for _, s in tagger._forward([enc.ids], 8, states=True)]
+    tagger._relations(enc, plan, states, spans)
+    ranges = [token_range(enc.offsets, s.start, s.end) for s in spans]
+    expected = {
+        (i, j): distance_bucket(gap(ranges[i], ranges[j]))
+        for i, j, _ in candidate_pairs(labels, ranges, tagger.relation_types, 6)
+    }
+    assert expected and len(expected) < 4  # some drug-event pairs lie farther than 6 apart
+    # rows are [head, tail, type, bucket] over the window's entities: compare buckets as a set
+    assert len(set(expected.values())) > 1  # the text holds pairs at different distances
+    assert sorted(row[3] for row in seen) == sorted(expected.values())

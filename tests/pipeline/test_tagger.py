@@ -233,3 +233,23 @@ def test_build_pipeline(tiny_model: Path) -> None:
     assert doc.ents and len(list(doc.sents)) >= 2
     assert all(e._.clinnlp_assertion is not None for e in doc.ents)
     assert nlp.get_pipe("clinnlp_tagger").model_path == tiny_model.resolve()
+
+
+def test_tagger_passes_its_drug_threshold_to_the_merge(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clinnlp.modeling.vocabulary as vocabulary
+    from clinnlp.pipeline import build_pipeline
+
+    seen: list[float] = []
+    merge = vocabulary.merge_drugs
+
+    def spy(text, spans, min_confidence=vocabulary.MIN_CONFIDENCE, *args, **kwargs):
+        seen.append(min_confidence)
+        return merge(text, spans, min_confidence, *args, **kwargs)
+
+    monkeypatch.setattr(vocabulary, "merge_drugs", spy)
+    build_pipeline(tiny_model, device="cpu", linker=False)(TEXTS[0])
+    build_pipeline(tiny_model, device="cpu", linker=False, drug_vocabulary=0.5)(TEXTS[0])
+    build_pipeline(tiny_model, device="cpu", linker=False, drug_vocabulary=None)(TEXTS[0])
+    assert seen == [0.95, 0.5]  # the default, then the one asked for; None merges nothing

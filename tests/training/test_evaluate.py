@@ -190,3 +190,30 @@ def test_evaluate_format_report():
     assert micro.split()[:4] == ["micro", "33.33", "25.00", "28.57"]
     assert "Relations" in report and "ADE" in report
     assert "pred_entities 1" in report
+
+
+def test_evaluate_lenient_relation_matches_one_gold_relation_per_prediction():
+    """One predicted relation whose event overlaps two gold events matches one of them: tp 1,
+    fp 0, fn 1 (a many-to-one match would count tp 2 and fp -1)."""
+    text = "Aspirin caused nausea vomiting."
+    gold = Document(
+        "d1",
+        text,
+        [
+            ent("T1", "Aspirin", "Drug", text),
+            ent("T2", "nausea", "Adverse-Effect", text),
+            ent("T3", "vomiting", "Adverse-Effect", text),
+        ],
+        [Relation("ADE", "T1", "T2", "R1"), Relation("ADE", "T1", "T3", "R2")],
+    )
+    pred = Document(
+        "d1",
+        text,
+        [ent("T1", "Aspirin", "Drug", text), ent("T2", "nausea vomiting", "Adverse-Effect", text)],
+        [Relation("ADE", "T1", "T2", "R1")],
+    )
+    row = evaluate([gold], [pred])["relations_lenient"]["per_label"]["ADE"]
+    assert (row["tp"], row["fp"], row["fn"]) == (1, 0, 1)
+    assert scores(evaluate([gold], [pred])["relations_lenient"], "ADE") == pytest.approx(
+        (1.0, 0.5, 2 / 3)
+    )
