@@ -143,3 +143,16 @@ def test_align_window_owner_is_the_most_central_window():
             margins = [min(t - s, e - 1 - t) for s, e in plan if s <= t < e]
             s, e = plan[got[t]]
             assert s <= t < e and min(t - s, e - 1 - t) == max(margins), (size, n, t)
+
+
+def test_align_viterbi_extends_a_span_back_where_argmax_leaves_it_broken():
+    """Second case of constrained decoding: "O, I-Drug" (argmax) is illegal; the best legal
+    path opens the span on the first word (B-Drug, I-Drug) rather than dropping the second."""
+    probs = np.array(
+        [
+            [0.5, 0.025, 0.025, 0.425, 0.025],  # O a little over B-Drug
+            [0.025, 0.025, 0.025, 0.025, 0.9],  # I-Drug by far
+        ]
+    )
+    assert probs.argmax(axis=1).tolist() == [0, 4]
+    assert viterbi(np.log(probs), TAGS) == [3, 4]

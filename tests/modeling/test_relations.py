@@ -151,3 +151,37 @@ def test_relations_inference_keeps_max_distance_and_reads_real_distances(
     # rows are [head, tail, type, bucket] over the window's entities: compare buckets as a set
     assert len(set(expected.values())) > 1  # the text holds pairs at different distances
     assert sorted(row[3] for row in seen) == sorted(expected.values())
+
+
+def test_relations_are_scored_not_given_to_the_nearest_drug(
+    related_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The head's scores decide the link: a head that scores only the farther drug's pair
+    links the event to it, though another drug stands nearer."""
+    import torch
+
+    from clinnlp.modeling.align import SpanPrediction
+    from clinnlp.modeling.tagger import Tagger
+
+    tagger = Tagger.load(related_model, device="cpu", precision="fp32")
+    text = "Lisinopril for years; metformin, then angioedema."
+    words, labels = ["Lisinopril", "metformin", "angioedema"], ["Drug", "Drug", "Adverse-Effect"]
+    spans = [
+        SpanPrediction(label, text.index(w), text.index(w) + len(w), 1.0)
+        for w, label in zip(words, labels, strict=True)
+    ]
+
+    def far_drug_only(states, entities, pairs):
+        starts = entities[:, 0]
+        first = starts.argmin()  # the entity that starts first: Lisinopril
+        return torch.where(pairs[:, 0] == first, 5.0, -5.0)
+
+    monkeypatch.setattr(tagger, "relations", far_drug_only)
+    from clinnlp.modeling.tagger import encode_texts
+
+    (enc,) = encode_texts(tagger.tokenizer, [text])
+    states = [s for _, s in tagger._forward([enc.ids], 8, states=True)]
+    found = tagger._relations(enc, [(0, len(enc.ids))], states, spans)
+    assert [(spans[r.head].start, spans[r.tail].start) for r in found] == [
+        (text.index("Lisinopril"), text.index("angioedema"))
+    ]
