@@ -28,11 +28,12 @@ from clinnlp.schema import Document
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-FORMATS = ("jsonl", "brat", "spacy", "html")
+FORMATS = ("jsonl", "brat", "spacy", "html", "fhir")
 RUN_FILE = "run.json"
 DONE_FILE = "done.jsonl"
 ERRORS_FILE = "errors.jsonl"
 JSONL_FILE = "annotations.jsonl"
+FHIR_FILE = "fhir.ndjson"
 REPORT_FILE = "report.html"
 BRAT_DIR = "brat"
 SPACY_DIR = "docs"
@@ -42,7 +43,16 @@ SPACY_DIR = "docs"
 PENDING_FILE = ".clinnlp-uncommitted.json"
 #: Every name a run may write in the output folder. ``--force`` removes those an earlier run
 #: recorded in its ``run.json`` (:attr:`Sink.outputs` and the run's own files), no others.
-OUTPUTS = (RUN_FILE, DONE_FILE, ERRORS_FILE, JSONL_FILE, REPORT_FILE, BRAT_DIR, SPACY_DIR)
+OUTPUTS = (
+    RUN_FILE,
+    DONE_FILE,
+    ERRORS_FILE,
+    JSONL_FILE,
+    REPORT_FILE,
+    BRAT_DIR,
+    SPACY_DIR,
+    FHIR_FILE,
+)
 #: The outputs that are folders: clinnlp removes only the files it wrote in them.
 FOLDERS = (BRAT_DIR, SPACY_DIR)
 
@@ -327,8 +337,34 @@ class BratSink(Sink):
         return files
 
 
+class FhirSink(Sink):
+    """``fhir.ndjson``: one FHIR R4 Bundle of AdverseEvent resources a note and a line
+    (:func:`clinnlp.batch.fhir.adverse_event_bundle`), each validated before it is written;
+    appended to, uncommitted bytes cut off on resume."""
+
+    outputs: tuple[str, ...] = (FHIR_FILE,)
+
+    def __init__(self, out: Path, files: dict[str, int]) -> None:
+        super().__init__(out, files)
+        self.handle = open_truncated(out / FHIR_FILE, files.get(FHIR_FILE, 0))
+
+    def write(self, chunk: list[tuple[Document, Doc | None]]) -> dict[str, int]:
+        from clinnlp.batch.fhir import adverse_event_bundle, validate_bundle
+
+        lines = []
+        for document, _ in chunk:
+            bundle = adverse_event_bundle(document)
+            validate_bundle(bundle)
+            lines.append(json.dumps(bundle, ensure_ascii=False) + "\n")
+        return {FHIR_FILE: append_durably(self.handle, "".join(lines).encode("utf-8"))}
+
+    def close(self) -> None:
+        self.handle.close()
+
+
 SINKS: dict[str, type[Sink]] = {
     "jsonl": JsonlSink,
+    "fhir": FhirSink,
     "html": HtmlSink,
     "spacy": SpacySink,
     "brat": BratSink,
@@ -341,6 +377,7 @@ __all__ = [
     "OUTPUTS",
     "SINKS",
     "BratSink",
+    "FhirSink",
     "HtmlSink",
     "JsonlSink",
     "Sink",
