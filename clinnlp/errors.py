@@ -49,6 +49,12 @@ E_TEXT_SURROGATE = (
 )
 
 
+E_TAGGER_NOWHERE = (
+    "{name}: span_key is empty and ents is false, so its entities would go nowhere; give a "
+    "span group (span_key) or set ents"
+)
+
+
 class CorpusError(ClinnlpError):
     """A corpus that is absent or whose files do not match their expected checksums."""
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clinnlp.errors import E_PIPELINE, ClinnlpError
-from clinnlp.schema import Concept, Document, Entity, Relation
+from clinnlp.pipeline.document import to_document
+from clinnlp.schema import Document
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -57,46 +58,6 @@ class Failure:
     id: str
     metadata: dict[str, Any]
     reason: str
-
-
-def to_document(doc: Doc, doc_id: str, metadata: dict[str, Any] | None = None) -> Document:
-    """The :class:`~clinnlp.schema.Document` record of an annotated ``Doc``: ``doc.ents`` in
-    order as entities ``T1, T2...``, each with its ``confidence`` and ``assertion``
-    attributes and its concepts when known, and ``doc._.clinnlp_relations`` as relations
-    ``R1, R2...``."""
-    # imported here: clinnlp.pipeline re-exports this function
-    from clinnlp.pipeline.extensions import install_extensions
-
-    install_extensions()
-    entities = []
-    ids: dict[tuple[int, int], str] = {}
-    for i, ent in enumerate(doc.ents, 1):
-        attributes: dict[str, Any] = {}
-        confidence = ent._.clinnlp_confidence
-        if confidence is not None:
-            attributes["confidence"] = round(float(confidence), 4)
-        if ent._.clinnlp_assertion is not None:
-            attributes["assertion"] = str(ent._.clinnlp_assertion)
-        concepts = [
-            Concept(str(c[0]), str(c[1]), float(c[2]), list(c[3]))
-            for c in ent._.clinnlp_concepts or []
-        ]
-        entities.append(
-            Entity(
-                f"T{i}", ent.label_, ent.start_char, ent.end_char, ent.text, attributes, concepts
-            )
-        )
-        ids[(ent.start_char, ent.end_char)] = f"T{i}"
-    relations: list[Relation] = []
-    for hs, he, ts, te, label, conf in doc._.clinnlp_relations or []:
-        head, tail = ids.get((hs, he)), ids.get((ts, te))
-        if head is not None and tail is not None:
-            relations.append(
-                Relation(
-                    label, head, tail, f"R{len(relations) + 1}", {"confidence": round(conf, 4)}
-                )
-            )
-    return Document(doc_id, doc.text, entities, relations, metadata=dict(metadata or {}))
 
 
 def pipeline_failure(err: Exception) -> str:
@@ -251,5 +212,4 @@ __all__ = [
     "Record",
     "annotate_records",
     "pipeline_failure",
-    "to_document",
 ]

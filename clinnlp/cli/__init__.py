@@ -12,6 +12,7 @@ from clinnlp.cli import (  # noqa: E402  isort: skip
     convert as convert,
     cv as cv,
     evaluate as evaluate,
+    review as review,
     stats as stats,
     train as train,
 )

@@ -16,6 +16,7 @@ functions; :class:`RelationHead` imports torch when built.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,12 +56,20 @@ def candidate_pairs(
     max_distance: int,
 ) -> list[tuple[int, int, str]]:
     """Every ``(head, tail, relation)`` whose argument labels fit the relation type and whose
-    token ranges are at most ``max_distance`` subwords apart, in a stable order."""
+    token ranges are at most ``max_distance`` subwords apart, ordered by head then tail.
+
+    Only spans near each other are compared (a search over the spans sorted by start), so a
+    long note costs in proportion to its spans, not their square."""
     by_args = {args: name for name, args in sorted(types.items())}
+    order = sorted(range(len(ranges)), key=lambda k: ranges[k][0])
+    starts = [ranges[k][0] for k in order]
+    longest = max((e - s for s, e in ranges), default=0)
     out = []
     for i, head in enumerate(labels):
-        for j, tail in enumerate(labels):
-            name = by_args.get((head, tail))
+        lo = bisect.bisect_left(starts, ranges[i][0] - max_distance - longest)
+        hi = bisect.bisect_right(starts, ranges[i][1] + max_distance)
+        for j in sorted(order[lo:hi]):
+            name = by_args.get((head, labels[j]))
             if i != j and name is not None and gap(ranges[i], ranges[j]) <= max_distance:
                 out.append((i, j, name))
     return out

@@ -22,6 +22,7 @@ Nothing here imports torch; every function returns new lists and leaves its inpu
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Sequence
@@ -278,14 +279,20 @@ def drop_lab_values(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPred
     """Spans less the ``Dose`` spans that are a bare percentage with no drug beside them
     ("SpO2 97%", "A1c 7.4%"); a concentration next to its drug ("1% lidocaine", "lidocaine
     1%", "2.5% hydrocortisone cream") stays."""
-    drugs = [(p.start, p.end) for p in spans if p.label == DRUG]
+    drugs = sorted((p.start, p.end) for p in spans if p.label == DRUG)
+    starts = [start for start, _ in drugs]
 
     def beside_drug(p: SpanPrediction) -> bool:
-        for start, end in drugs:
-            between = text[p.end : start] if start >= p.end else text[end : p.start]
-            if (start >= p.end or end <= p.start) and _BESIDE.fullmatch(between):
-                return True
-        return False
+        i = bisect.bisect_left(starts, p.end)  # the first drug after the percentage
+        after = drugs[i] if i < len(drugs) else None
+        before = drugs[i - 1] if i > 0 else None
+        if after is not None and _BESIDE.fullmatch(text[p.end : after[0]]):
+            return True
+        return (
+            before is not None
+            and before[1] <= p.start
+            and bool(_BESIDE.fullmatch(text[before[1] : p.start]))
+        )
 
     return [
         p
@@ -395,14 +402,17 @@ def drop_syndrome_signs(text: str, spans: Sequence[SpanPrediction]) -> list[Span
     return [p for p in spans if p not in signs]
 
 
+@functools.lru_cache(maxsize=4)
+def _sentence_ends(text: str) -> tuple[int, ...]:
+    """Where each sentence of ``text`` ends (read once a text: the rules ask often)."""
+    return tuple(m.end() for m in _SENTENCE_END.finditer(text))
+
+
 def sentence_bounds(text: str, at: int) -> tuple[int, int]:
     """Character bounds of the sentence around offset ``at``."""
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.end() > at:
-            return start, m.end()
-        start = m.end()
-    return start, len(text)
+    ends = _sentence_ends(text)
+    i = bisect.bisect_right(ends, at)
+    return (ends[i - 1] if i else 0), (ends[i] if i < len(ends) else len(text))
 
 
 def indication_of(text: str, drug: SpanPrediction, event: SpanPrediction) -> bool:
@@ -424,13 +434,16 @@ def drop_indications(
     for (:func:`indication_of`): the link to that drug, and links to drugs outside the
     sentence (which attributes nothing). Links to other drugs of the sentence stay ("Benadryl
     for the rash from amoxicillin")."""
-    indicated: dict[int, set[int]] = {}
+    by_sentence: dict[tuple[int, int], list[int]] = {}
     for i, span in enumerate(spans):
-        if span.label != DRUG:
-            continue
-        for j, event in enumerate(spans):
-            if event.label == EVENT and indication_of(text, span, event):
-                indicated.setdefault(j, set()).add(i)
+        if span.label in (DRUG, EVENT):
+            by_sentence.setdefault(sentence_bounds(text, span.start), []).append(i)
+    indicated: dict[int, set[int]] = {}
+    for members in by_sentence.values():  # only pairs of one sentence: linear in the text
+        for i in (k for k in members if spans[k].label == DRUG):
+            for j in (k for k in members if spans[k].label == EVENT):
+                if indication_of(text, spans[i], spans[j]):
+                    indicated.setdefault(j, set()).add(i)
     out = []
     for rel in relations:
         drugs = indicated.get(rel.tail)

@@ -8,6 +8,7 @@ and pickled weights are refused.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -489,9 +490,28 @@ def encode(model: Any, input_ids: Any, attention_mask: Any, states: bool = True)
 
 
 def token_range(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
-    """``[first, last + 1)`` of the subwords whose characters overlap ``[start, end)``."""
-    inside = [i for i, (s, e) in enumerate(offsets) if s < end and start < e]
-    return (inside[0], inside[-1] + 1) if inside else (0, 0)
+    """``[first, last + 1)`` of the subwords whose characters overlap ``[start, end)``
+    (subword offsets run in text order, so two binary searches find them)."""
+    ends = _Column(offsets, 1)
+    starts = _Column(offsets, 0)
+    first = bisect.bisect_right(ends, start)  # the first subword ending after ``start``
+    last = bisect.bisect_left(starts, end)  # the first subword starting at or after ``end``
+    while first < last and offsets[first][1] <= offsets[first][0]:  # empty offsets
+        first += 1
+    return (first, last) if first < last else (0, 0)
+
+
+class _Column(Sequence[int]):
+    """One column of a list of pairs, seen as a sequence (no copy) for :mod:`bisect`."""
+
+    def __init__(self, pairs: Sequence[tuple[int, int]], at: int) -> None:
+        self.pairs, self.at = pairs, at
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        return self.pairs[i][self.at]
 
 
 def best_window(

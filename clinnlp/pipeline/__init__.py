@@ -18,8 +18,8 @@ from typing import Any
 
 from spacy.language import Language
 
-from clinnlp.batch.core import to_document  # re-exported: users call clinnlp.pipeline.to_document
 from clinnlp.pipeline.context import ContextComponent
+from clinnlp.pipeline.document import SPAN_KEY, entities, to_document
 from clinnlp.pipeline.extensions import EXTENSIONS, install_extensions
 from clinnlp.pipeline.linker import DEFAULT_LABELS, LinkerComponent
 from clinnlp.pipeline.tagger import TaggerComponent
@@ -41,12 +41,13 @@ def _warn_no_kb(folder: str) -> None:
         "model": None,
         "batch_size": 32,
         "device": None,  # auto: CUDA when present, as build_pipeline and TaggerComponent
-        "span_key": None,
+        "span_key": SPAN_KEY,
         "precision": "auto",
         "drug_vocabulary": 0.95,
         "rules": True,
+        "ents": False,
     },
-    assigns=["doc.ents", "span._.clinnlp_confidence", "doc._.clinnlp_relations"],
+    assigns=["doc.spans", "span._.clinnlp_confidence", "doc._.clinnlp_relations"],
 )
 def make_tagger(
     nlp: Language,
@@ -58,47 +59,53 @@ def make_tagger(
     precision: str,
     drug_vocabulary: float | None,
     rules: bool,
+    ents: bool,
 ) -> TaggerComponent:
     """Build a ``clinnlp_tagger`` (``model``: a clinnlp model folder, the default model when
     ``None``; see :class:`~clinnlp.pipeline.tagger.TaggerComponent` for the rest)."""
     return TaggerComponent(
-        nlp, name, model, batch_size, device, span_key, precision, drug_vocabulary, rules
+        nlp, name, model, batch_size, device, span_key, precision, drug_vocabulary, rules, ents
     )
 
 
 @Language.factory(
     "clinnlp_context",
-    default_config={"rules": None, "labels": []},
+    default_config={"rules": None, "labels": [], "span_key": SPAN_KEY},
     assigns=["span._.clinnlp_assertion"],
-    requires=["doc.ents"],
 )
 def make_context(
-    nlp: Language, name: str, rules: str | None, labels: list[str]
+    nlp: Language, name: str, rules: str | None, labels: list[str], span_key: str | None
 ) -> ContextComponent:
     """Build a ``clinnlp_context`` (``rules``: a rules file, the packaged one when ``None``;
-    ``labels``: entity labels to assert, all when empty)."""
-    return ContextComponent(nlp, name, rules, labels)
+    ``labels``: entity labels to assert, all when empty; ``span_key``: the span group of the
+    entities, ``doc.ents`` when the doc has none)."""
+    return ContextComponent(nlp, name, rules, labels, span_key)
 
 
 @Language.factory(
     "clinnlp_linker",
-    default_config={"kb": None, "labels": None, "k": 3},
+    default_config={"kb": None, "labels": None, "k": 3, "span_key": SPAN_KEY},
     assigns=["span._.clinnlp_concepts"],
-    requires=["doc.ents"],
 )
 def make_linker(
-    nlp: Language, name: str, kb: str | None, labels: dict[str, list[Any]] | None, k: int
+    nlp: Language,
+    name: str,
+    kb: str | None,
+    labels: dict[str, list[Any]] | None,
+    k: int,
+    span_key: str | None,
 ) -> LinkerComponent:
     """Build a ``clinnlp_linker`` (``kb``: the knowledge bases' folder, ``models/kb`` when
-    ``None``; ``labels``: ``{label: [kb folder name, threshold]}``; ``k``: concepts kept)."""
-    return LinkerComponent(nlp, name, kb, labels, k)
+    ``None``; ``labels``: ``{label: [kb folder name, threshold]}``; ``k``: concepts kept;
+    ``span_key``: the span group of the entities, ``doc.ents`` when the doc has none)."""
+    return LinkerComponent(nlp, name, kb, labels, k, span_key)
 
 
 def build_pipeline(
     model: str | Path | None = None,
     device: str | None = None,
     batch_size: int = 32,
-    span_key: str | None = None,
+    span_key: str = SPAN_KEY,
     precision: str = "auto",
     drug_vocabulary: float | None = 0.95,
     kb: str | Path | None = None,
@@ -112,7 +119,7 @@ def build_pipeline(
         model: a clinnlp model folder; :data:`clinnlp.DEFAULT_MODEL` when omitted.
         device: ``"cpu"``, ``"cuda"``...; CUDA when present if omitted.
         batch_size: windows per forward pass of the model.
-        span_key: also keep every predicted span in ``doc.spans[span_key]``.
+        span_key: the span group the entities go in too (they are ``doc.ents`` here).
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
         drug_vocabulary: merge the tagger's drugs with the drug vocabulary at this
             confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
@@ -145,9 +152,10 @@ def build_pipeline(
         "precision": precision,
         "drug_vocabulary": drug_vocabulary,
         "rules": rules,
+        "ents": True,  # clinnlp's own pipeline: its entities are the doc's
     }
     nlp.add_pipe("clinnlp_tagger", config=config)
-    nlp.add_pipe("clinnlp_context")
+    nlp.add_pipe("clinnlp_context", config={"span_key": span_key})
     from clinnlp.about import DEFAULT_KB
     from clinnlp.linking.index import check
     from clinnlp.readers.textfile import MAX_DOCUMENT_BYTES
@@ -163,7 +171,7 @@ def build_pipeline(
         # the default folder is named by none: a saved pipeline then finds the knowledge bases
         # of the machine it is loaded on (``nlp.to_disk`` folders travel)
         where = None if kb is None else str(folder.resolve())
-        nlp.add_pipe("clinnlp_linker", config={"kb": where})
+        nlp.add_pipe("clinnlp_linker", config={"kb": where, "span_key": span_key})
     # as the CLI: documents up to its default size limit (spaCy stops at 1,000,000 characters)
     nlp.max_length = max(nlp.max_length, MAX_DOCUMENT_BYTES)
     return nlp
@@ -171,10 +179,12 @@ def build_pipeline(
 
 __all__ = [
     "EXTENSIONS",
+    "SPAN_KEY",
     "ContextComponent",
     "LinkerComponent",
     "TaggerComponent",
     "build_pipeline",
+    "entities",
     "install_extensions",
     "make_context",
     "make_linker",

@@ -11,14 +11,15 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from clinnlp.assertion.context import assert_spans, find_modifiers, load_rules
+from clinnlp.pipeline.document import SPAN_KEY, entities
 from clinnlp.pipeline.extensions import ConfigOnly, install_extensions
 
 
 class ContextComponent(ConfigOnly):
     """Set ``span._.clinnlp_assertion`` (present, negated, possible, hypothetical,
-    historical, family) on each of ``doc.ents`` whose label is in ``labels`` (all when
-    empty), with scopes inside the sentences of ``doc.sents`` (the whole text when the
-    pipeline sets none).
+    historical, family) on each of clinnlp's entities (``doc.spans[span_key]``, else
+    ``doc.ents``) whose label is in ``labels`` (all when empty), with scopes inside the
+    sentences of ``doc.sents`` (the whole text when the pipeline sets none).
 
     Args:
         nlp: the pipeline (unused; spaCy's factory signature).
@@ -26,6 +27,7 @@ class ContextComponent(ConfigOnly):
         rules: a rules file in the layout of ``clinnlp/assertion/rules.tsv``; the packaged
             rules when ``None``.
         labels: entity labels to assert.
+        span_key: the span group of the entities (``doc.ents`` when the doc has none).
     """
 
     def __init__(
@@ -34,15 +36,19 @@ class ContextComponent(ConfigOnly):
         name: str,
         rules: str | None = None,
         labels: Iterable[str] = (),
+        span_key: str | None = SPAN_KEY,
     ) -> None:
         self.name = name
+        self.span_key = span_key
         self.rules = str(Path(rules)) if rules else None
         self.labels = tuple(labels)
         load_rules(self.rules)  # a bad rules file fails when the pipeline is built
         install_extensions()
 
     def __call__(self, doc: Doc) -> Doc:
-        ents = [e for e in doc.ents if not self.labels or e.label_ in self.labels]
+        ents = [
+            e for e in entities(doc, self.span_key) if not self.labels or e.label_ in self.labels
+        ]
         if not ents:
             return doc
         if doc.has_annotation("SENT_START"):

@@ -2,7 +2,7 @@
 
 Extensions hold plain values only (numbers, strings, lists of tuples): spaCy keeps them in
 ``doc.user_data``, so they survive ``DocBin``, pickling and ``nlp.pipe(n_process=...)``.
-Span values are keyed by the span's character offsets. :func:`clinnlp.batch.core.to_document`
+Span values are keyed by the span's character offsets. :func:`clinnlp.pipeline.document.to_document`
 reads them into a Document.
 """
 

@@ -15,6 +15,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from clinnlp.pipeline.document import SPAN_KEY, entities
 from clinnlp.pipeline.extensions import ConfigOnly, install_extensions
 
 #: Which knowledge base links which label, with its similarity threshold.
@@ -32,7 +33,8 @@ def _knowledge_base(folder: str) -> tuple[Any, dict[str, list[str]]]:
 
 
 class LinkerComponent(ConfigOnly):
-    """Set ``span._.clinnlp_concepts`` on each entity whose label has a knowledge base: a
+    """Set ``span._.clinnlp_concepts`` on each of clinnlp's entities (``doc.spans[span_key]``,
+    else ``doc.ents``) whose label has a knowledge base: a
     list of ``[id, name, score, xrefs]``, best first (empty when nothing passes the
     threshold).
 
@@ -43,6 +45,7 @@ class LinkerComponent(ConfigOnly):
             default, ``models/kb``, when ``None``.
         labels: ``{label: [knowledge base folder name, threshold]}``.
         k: concepts kept per entity.
+        span_key: the span group of the entities (``doc.ents`` when the doc has none).
     """
 
     def __init__(
@@ -52,9 +55,11 @@ class LinkerComponent(ConfigOnly):
         kb: str | None = None,
         labels: Mapping[str, list[Any]] | None = None,
         k: int = 3,
+        span_key: str | None = SPAN_KEY,
     ) -> None:
         self.name = name
         self.kb = kb
+        self.span_key = span_key
         chosen: Mapping[str, Any] = labels or DEFAULT_LABELS
         self.labels = {key: (str(v[0]), float(v[1])) for key, v in chosen.items()}
         self.k = k
@@ -74,7 +79,7 @@ class LinkerComponent(ConfigOnly):
             else {}
         )
         by_label: dict[str, list[Any]] = {}
-        for ent in doc.ents:
+        for ent in entities(doc, self.span_key):
             if ent.label_ in self.labels:
                 by_label.setdefault(ent.label_, []).append(ent)
         for label, ents in by_label.items():

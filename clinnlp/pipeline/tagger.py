@@ -21,10 +21,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
-from clinnlp.errors import ModelError
+from clinnlp.errors import E_TAGGER_NOWHERE, ConfigError, ModelError
 from clinnlp.modeling.align import SpanPrediction
 from clinnlp.modeling.relations import RelationPrediction
 from clinnlp.modeling.tagger import Tagger, check_model_dir
+from clinnlp.pipeline.document import SPAN_KEY
 from clinnlp.pipeline.extensions import install_extensions
 
 #: Folder of the model inside the component's folder of a saved pipeline.
@@ -48,9 +49,11 @@ def _guard_forks() -> None:
 class TaggerComponent:
     """Tag drugs, adverse effects, doses... with a fine-tuned transformer, and link them.
 
-    Sets ``doc.ents`` (predicted spans widened to token boundaries, overlaps resolved with
-    :func:`spacy.util.filter_spans`), ``doc.spans[span_key]`` with every widened span when
-    ``span_key`` is set, ``span._.clinnlp_confidence`` (mean tag probability) on each, and
+    Sets ``doc.spans[span_key]`` (predicted spans widened to token boundaries, overlaps
+    resolved with :func:`spacy.util.filter_spans`), and ``doc.ents`` to the same spans only
+    with ``ents`` (clinnlp's own pipeline, ``clinnlp.load``: inside a host pipeline the host's
+    ``doc.ents`` stay as they were), ``span._.clinnlp_confidence`` (mean tag probability) on
+    each, and
     ``doc._.clinnlp_relations`` (drug -> event ``Causes``, dose -> drug ``Dose-of``...) when
     the model has a relation head, from the same encoder pass.
 
@@ -65,7 +68,9 @@ class TaggerComponent:
         batch_size: windows per forward pass of the model.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``None``/``"auto"`` (the default):
             CUDA when present.
-        span_key: also store the spans in ``doc.spans[span_key]`` when set.
+        span_key: the span group the entities go in (``"clinnlp"``; ``None``: none, then
+            ``ents`` must be set).
+        ents: also set ``doc.ents`` (replacing what a host pipeline set there).
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``
             (see :class:`~clinnlp.modeling.tagger.Tagger`).
         drug_vocabulary: merge the drugs with the packaged drug vocabulary at this
@@ -82,12 +87,16 @@ class TaggerComponent:
         model: str | Path | None = None,
         batch_size: int = 32,
         device: str | None = None,
-        span_key: str | None = None,
+        span_key: str | None = SPAN_KEY,
         precision: str = "auto",
         drug_vocabulary: float | None = 0.95,
         rules: bool = True,
+        ents: bool = False,
     ) -> None:
+        if not span_key and not ents:
+            raise ConfigError(E_TAGGER_NOWHERE.format(name=name))
         self.name = name
+        self.ents = ents
         self.drug_vocabulary = drug_vocabulary
         self.rules = rules
         self.model_path = Path(model) if model else None
@@ -169,8 +178,9 @@ class TaggerComponent:
             tuple[Sequence[SpanPrediction], Sequence[RelationPrediction]] | Sequence[SpanPrediction]
         ],
     ) -> Sequence[Doc]:
-        """Set ``doc.ents`` from each document's spans and ``doc._.clinnlp_relations`` from
-        its relations (those whose two spans survive as entities)."""
+        """Set the span group (and ``doc.ents`` with ``ents``) from each document's spans and
+        ``doc._.clinnlp_relations`` from its relations (those whose two spans survive as
+        entities)."""
         for doc, prediction in zip(docs, predictions, strict=True):
             if isinstance(prediction, tuple):
                 spans, relations = prediction
@@ -186,8 +196,12 @@ class TaggerComponent:
                 span._.clinnlp_confidence = float(pred.confidence)
                 found.append(span)
                 made.append(span)
-            doc.ents = filter_spans(found)
-            kept = {(e.start_char, e.end_char) for e in doc.ents}
+            chosen = filter_spans(found)
+            if self.ents:
+                doc.ents = chosen
+            if self.span_key:
+                doc.spans[self.span_key] = chosen
+            kept = {(e.start_char, e.end_char) for e in chosen}
             links = []
             for rel in relations:
                 head, tail = made[rel.head], made[rel.tail]
@@ -197,8 +211,6 @@ class TaggerComponent:
                 if h in kept and t in kept:
                     links.append([*h, *t, rel.label, round(float(rel.confidence), 4)])
             doc._.clinnlp_relations = links
-            if self.span_key:
-                doc.spans[self.span_key] = found
         return docs
 
     # -- serialisation ----------------------------------------------------------------------

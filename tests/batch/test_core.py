@@ -7,7 +7,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from clinnlp.batch.core import Annotated, Failure, Record, annotate_records, to_document
+from clinnlp.batch.core import Annotated, Failure, Record, annotate_records
+from clinnlp.pipeline.document import to_document
 
 
 @Language.component("test_core_bomb")
@@ -52,7 +53,7 @@ def test_core_record_stream_errors_propagate() -> None:
         list(annotate_records(_nlp(), records()))
 
 
-def test_core_to_document_is_reexported_by_pipeline() -> None:
+def test_core_to_document_is_the_pipelines() -> None:
     from clinnlp import pipeline
 
     assert pipeline.to_document is to_document

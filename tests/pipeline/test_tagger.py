@@ -41,7 +41,9 @@ def _run(code: str) -> str:
 @pytest.fixture(scope="module")
 def nlp(tiny_model: Path) -> Language:
     nlp = spacy.blank("en")
-    nlp.add_pipe("clinnlp_tagger", config={"model": str(tiny_model), "span_key": "clinnlp"})
+    nlp.add_pipe(
+        "clinnlp_tagger", config={"model": str(tiny_model), "span_key": "clinnlp", "ents": True}
+    )
     return nlp
 
 
@@ -62,7 +64,7 @@ def test_tagger_pipe_matches_call(nlp: Language) -> None:
 
 def test_tagger_set_annotations_expands_and_filters() -> None:
     nlp = spacy.blank("en")
-    component = TaggerComponent(nlp, "clinnlp_tagger", model="/nowhere", span_key="sc")
+    component = TaggerComponent(nlp, "clinnlp_tagger", model="/nowhere", span_key="sc", ents=True)
     doc = nlp.make_doc("amoxicillin 500 mg rash")
     predictions = [
         SpanPrediction("Drug", 2, 6, 0.9),  # inside "amoxicillin": widened to the token
@@ -75,7 +77,7 @@ def test_tagger_set_annotations_expands_and_filters() -> None:
         ("amoxicillin", "Drug", 0.9),
         ("500 mg", "Dose", 0.8),
     ]
-    assert [s.text for s in doc.spans["sc"]] == ["amoxicillin", "500 mg", "mg"]
+    assert [s.text for s in doc.spans["sc"]] == ["amoxicillin", "500 mg"]  # the same entities
 
 
 def test_tagger_builds_without_loading_weights(tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_tagger_pickle_in_memory_model(nlp: Language) -> None:
     from clinnlp.modeling.tagger import Tagger
 
     source = nlp.get_pipe("clinnlp_tagger")
-    component = TaggerComponent(None, "t")
+    component = TaggerComponent(None, "t", ents=True)
     component.tagger = Tagger.load(source.model_path, precision="fp32")
     restored = pickle.loads(pickle.dumps(component))  # carries the weights' bytes
     assert restored.model_path is None and restored._tagger is not None
@@ -167,10 +169,13 @@ def test_tagger_entry_point_in_fresh_process(tiny_model: Path, tmp_path: Path) -
         nlp.add_pipe("clinnlp_tagger", config={{"model": {str(tiny_model)!r}}})
         assert "transformers" not in sys.modules  # building loads no weights
         doc = nlp("Rash after amoxicillin.")
-        assert doc.ents and all(e._.clinnlp_confidence > 0 for e in doc.ents)
+        found = doc.spans["clinnlp"]
+        assert found and all(e._.clinnlp_confidence > 0 for e in found) and not doc.ents
         nlp.to_disk({str(tmp_path / "p")!r})
         again = spacy.load({str(tmp_path / "p")!r})
-        assert [e.text for e in again("Rash after amoxicillin.").ents] == [e.text for e in doc.ents]
+        second = again("Rash after amoxicillin.")
+        texts = [e.text for e in second.spans["clinnlp"]]
+        assert texts == [e.text for e in found]
         print("ok")
         """
     )
@@ -253,3 +258,33 @@ def test_tagger_passes_its_drug_threshold_to_the_merge(
     build_pipeline(tiny_model, device="cpu", linker=False, drug_vocabulary=0.5)(TEXTS[0])
     build_pipeline(tiny_model, device="cpu", linker=False, drug_vocabulary=None)(TEXTS[0])
     assert seen == [0.95, 0.5]  # the default, then the one asked for; None merges nothing
+
+
+def test_tagger_is_a_good_guest_in_a_pipeline_with_its_own_entities(tiny_model: Path) -> None:
+    """Inside a host pipeline whose EntityRuler sets entities, clinnlp's components write
+    doc.spans["clinnlp"] (assertion and concepts on those spans) and leave the host's
+    doc.ents as they were; ``ents: true`` keeps the old behaviour (clinnlp's entities in
+    doc.ents)."""
+    from clinnlp.pipeline import entities
+
+    def host(**config) -> Language:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        ruler = nlp.add_pipe("entity_ruler")
+        ruler.add_patterns([{"label": "HOSPITAL", "pattern": "St Mary"}])
+        nlp.add_pipe("clinnlp_tagger", config={"model": str(tiny_model), **config})
+        nlp.add_pipe("clinnlp_context")
+        return nlp
+
+    text = "Seen at St Mary for a rash after amoxicillin; no nausea."
+    doc = host()(text)
+    assert [(e.text, e.label_) for e in doc.ents] == [("St Mary", "HOSPITAL")]
+    mine = entities(doc)
+    assert mine and list(doc.spans["clinnlp"]) == mine
+    assert all(e._.clinnlp_assertion is not None for e in mine)
+    document = to_document(doc, "x")
+    assert [e.label for e in document.entities] == [s.label_ for s in mine]
+    replaced = host(ents=True)(text)
+    assert list(replaced.ents) == list(replaced.spans["clinnlp"])  # the host's entity is gone
+    with pytest.raises(Exception, match="go nowhere"):
+        host(span_key=None)
