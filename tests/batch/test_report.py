@@ -135,7 +135,6 @@ def _png_pixels(data: bytes) -> set[tuple[int, ...]]:
     return colours
 
 
-@pytest.mark.slow
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
