@@ -18,6 +18,7 @@ this module; :func:`load_rules` reads it or a user's file of the same layout.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Sequence
@@ -189,12 +190,19 @@ def assert_spans(
     spans: Sequence[tuple[int, int]], modifiers: Sequence[Modifier]
 ) -> list[tuple[str, Modifier | None]]:
     """The status of each ``(start, end)`` span and the modifier that set it: the strongest
-    (by :data:`PRECEDENCE`) of the scopes that hold the span and not its trigger."""
+    (by :data:`PRECEDENCE`; the first of equals) of the scopes that hold the span and not
+    its trigger. Only scopes that can hold a span are looked at (a scope lies in one
+    sentence), so a long note costs in proportion to its spans."""
     rank = {status: i for i, status in enumerate(PRECEDENCE)}
+    order = sorted(range(len(modifiers)), key=lambda i: modifiers[i].scope_start)
+    starts = [modifiers[i].scope_start for i in order]
+    widest = max((m.scope_end - m.scope_start for m in modifiers), default=0)
     out: list[tuple[str, Modifier | None]] = []
     for start, end in spans:
+        lo, hi = bisect.bisect_left(starts, start - widest), bisect.bisect_right(starts, start)
         best: Modifier | None = None
-        for m in modifiers:
+        for i in sorted(order[lo:hi]):  # in the modifiers' own order, as before
+            m = modifiers[i]
             inside = m.scope_start <= start and end <= m.scope_end
             on_trigger = start < m.end and m.start < end
             if inside and not on_trigger:

@@ -17,6 +17,7 @@ event. Pure functions; nothing here imports torch.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -301,15 +302,14 @@ def attributions(text: str, spans: Sequence[SpanPrediction]) -> list[Attribution
 def _this_drug(text: str, spans: Sequence[SpanPrediction]) -> list[Attribution]:
     """Findings blamed on "this medication", tied to the drug named last before (within
     :data:`THIS_DRUG_REACH` characters)."""
+    drugs = sorted((s.end, i) for i, s in enumerate(spans) if s.label == DRUG)
+    ends = [end for end, _ in drugs]
     out = []
     for m in _THIS_DRUG.finditer(text):
-        drugs = [
-            i
-            for i, s in enumerate(spans)
-            if s.label == DRUG and m.start() - THIS_DRUG_REACH <= s.start and s.end <= m.start()
-        ]
-        if not drugs:
+        last = bisect.bisect_right(ends, m.start())  # drugs ending before the phrase
+        if not last or ends[last - 1] < m.start() - THIS_DRUG_REACH:
             continue
+        drug = drugs[last - 1][1]
         group = "paren" if m.group("paren") else "findings"
         start, end = m.start(group), m.end(group)
         spots = (
@@ -317,7 +317,7 @@ def _this_drug(text: str, spans: Sequence[SpanPrediction]) -> list[Attribution]:
             if group == "paren"
             else [_trim_back(text, start, end)]
         )
-        out += [Attribution(s, e, drugs[-1]) for spot in spots if spot for s, e in [spot]]
+        out += [Attribution(s, e, drug) for spot in spots if spot for s, e in [spot]]
     return out
 
 
