@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -82,47 +87,103 @@ Labels = Annotated[
 ]
 
 
-def train_config(
-    base: Path | None,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seed: int,
-    dev_fraction: float,
-    patience: int,
-    max_steps: int | None,
-    device: str,
-    precision: str,
-    labels: str | None,
-    sources: list[str] | None = None,
-    label_map: list[str] | None = None,
-    vocabulary: bool = False,
-    relations: bool = True,
-    sample: list[str] | None = None,
-    weak_doses: bool = True,
-    vocabulary_exhaustive: bool = False,
-) -> TrainConfig:
-    """A :class:`TrainConfig` from the shared options."""
-    return TrainConfig(
-        sources=list(sources or []),
-        label_map=parse_map(label_map),
-        vocabulary=vocabulary,
-        relations=relations,
-        sample=parse_sample(sample),
-        weak_doses=weak_doses,
-        vocabulary_exhaustive=vocabulary_exhaustive,
-        base=str(base) if base else None,
-        labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        seed=seed,
-        dev_fraction=dev_fraction,
-        patience=patience,
-        max_steps=max_steps,
-        device=device,
-        precision=precision,
-    )
+@dataclass(frozen=True)
+class RecipeOptions:
+    """The training options ``train`` and ``cv`` share (a recipe but for corpora and labels),
+    as the command line gave them."""
+
+    base: Path | None = None
+    epochs: int = 8
+    lr: float = 1e-4
+    batch_size: int = 16
+    seed: int = 13
+    dev_fraction: float = 0.1
+    patience: int = 3
+    max_steps: int | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    label_map: list[str] | None = None
+    vocabulary: bool = False
+    relations: bool = True
+    sample: list[str] | None = None
+    weak_doses: bool = True
+    vocabulary_exhaustive: bool = False
+
+    def config(self, sources: list[str], labels: str | None) -> TrainConfig:
+        """The :class:`TrainConfig` of these options, ``sources`` (as written) and
+        ``labels`` (comma-separated; ``None``: every label of the corpora)."""
+        return TrainConfig(
+            sources=list(sources),
+            label_map=parse_map(self.label_map),
+            vocabulary=self.vocabulary,
+            relations=self.relations,
+            sample=parse_sample(self.sample),
+            weak_doses=self.weak_doses,
+            vocabulary_exhaustive=self.vocabulary_exhaustive,
+            base=str(self.base) if self.base else None,
+            labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            dev_fraction=self.dev_fraction,
+            patience=self.patience,
+            max_steps=self.max_steps,
+            device=self.device,
+            precision=self.precision,
+        )
+
+
+#: The option of each field of :class:`RecipeOptions` (its default is the field's).
+_RECIPE_TYPES: dict[str, Any] = {
+    "base": Base,
+    "epochs": Epochs,
+    "lr": LearningRate,
+    "batch_size": BatchSize,
+    "seed": Seed,
+    "dev_fraction": DevFraction,
+    "patience": Patience,
+    "max_steps": MaxSteps,
+    "device": Device,
+    "precision": Precision,
+    "label_map": Map,
+    "vocabulary": Vocabulary,
+    "relations": Relations,
+    "sample": Sample,
+    "weak_doses": WeakDoses,
+    "vocabulary_exhaustive": VocabularyExhaustive,
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def recipe_options(func: F) -> F:
+    """Give a command the options of :class:`RecipeOptions`, declared here once: Typer sees
+    them as the command's own, and the command receives them as one ``recipe`` argument."""
+    hints = typing.get_type_hints(func, include_extras=True)  # the module's string annotations
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in inspect.signature(func).parameters.values()
+        if p.name != "recipe"
+    ]
+    shared = [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=kind
+        )
+        for f in fields(RecipeOptions)
+        for kind in [_RECIPE_TYPES[f.name]]
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = {f.name: kwargs.pop(f.name) for f in fields(RecipeOptions) if f.name in kwargs}
+        return func(*args, recipe=RecipeOptions(**options), **kwargs)
+
+    parameters = [*own, *shared]
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__  # Typer reads the signature above, not the function's own
+    return wrapper  # type: ignore[return-value]
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:

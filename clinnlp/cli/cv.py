@@ -11,11 +11,12 @@ import typer
 
 from clinnlp.cli import _options as o
 from clinnlp.cli._app import app, cli_errors
-from clinnlp.errors import E_CV_BENCHMARK, E_CV_MERGE_MISSING, E_CV_MERGE_USAGE, ConfigError
+from clinnlp.errors import E_CV_BENCHMARK, E_CV_MERGE_USAGE, ConfigError
 
 
 @app.command("cv")
 @cli_errors
+@o.recipe_options
 def cv_cli(
     corpora: Annotated[
         list[str] | None,
@@ -49,22 +50,8 @@ def cv_cli(
     save_models: Annotated[
         Path | None, typer.Option(help="Keep each fold's model in this folder (fold-N).")
     ] = None,
-    base: o.Base = None,
-    epochs: o.Epochs = 8,
-    lr: o.LearningRate = 1e-4,
-    batch_size: o.BatchSize = 16,
-    seed: o.Seed = 13,
-    dev_fraction: o.DevFraction = 0.1,
-    patience: o.Patience = 3,
-    max_steps: o.MaxSteps = None,
-    device: o.Device = "auto",
-    precision: o.Precision = "auto",
-    label_map: o.Map = None,
-    vocabulary: o.Vocabulary = False,
-    relations: o.Relations = True,
-    sample: o.Sample = None,
-    weak_doses: o.WeakDoses = True,
-    vocabulary_exhaustive: o.VocabularyExhaustive = False,
+    *,
+    recipe: o.RecipeOptions,
 ) -> None:
     """Per-fold and mean strict F1 per label, the macro-F1 over Drug and Adverse-Effect, and
     the strict F1 of Causes relations (Drug -> Adverse-Effect) when the model learns them."""
@@ -72,11 +59,10 @@ def cv_cli(
     from clinnlp.training.cv import (
         cross_validate,
         format_cv,
-        merge_folds,
+        merge_runs,
         parse_folds,
         previous_folds,
         save_results,
-        summarise,
     )
     from clinnlp.training.sources import KINDS, Source, load_sources, normalize_ade_relations
 
@@ -84,40 +70,16 @@ def cv_cli(
     benchmark, extra_sources = sources[0], sources[1:]
     if benchmark.kind not in (None, "ade"):
         raise ConfigError(E_CV_BENCHMARK.format(spec=benchmark))
-    cfg = o.train_config(
-        base,
-        epochs,
-        lr,
-        batch_size,
-        seed,
-        dev_fraction,
-        patience,
-        max_steps,
-        device,
-        precision,
-        # The protocol's two labels on the ADE corpus alone; with other corpora, every label
-        # they teach (Dose too), as `clinnlp train` learns them: the model measured is the
-        # model shipped, and only the protocol's labels are scored.
-        None if extra_sources else "Drug,Adverse-Effect",
-        [str(s) for s in sources],
-        label_map,
-        vocabulary,
-        relations,
-        sample,
-        weak_doses,
-        vocabulary_exhaustive,
-    )
-    recipe = {"k": k, "config": asdict(cfg), "corpus": benchmark.path}
+    # The protocol's two labels on the ADE corpus alone; with other corpora, every label they
+    # teach (Dose too), as `clinnlp train` learns them: the model measured is the model
+    # shipped, and only the protocol's labels are scored.
+    labels = None if extra_sources else "Drug,Adverse-Effect"
+    cfg = recipe.config([str(s) for s in sources], labels)
+    protocol = {"k": k, "config": asdict(cfg), "corpus": benchmark.path}
     if merge:
         if json_out is None or folds:
             raise ConfigError(E_CV_MERGE_USAGE)
-        missing = [p for p in merge if not p.is_file()]
-        if missing:
-            raise ConfigError(E_CV_MERGE_MISSING.format(path=missing[0]))
-        runs = [(str(p), previous_folds(p, recipe)) for p in [json_out, *merge]]
-        merged = summarise(merge_folds(runs), k)
-        save_results(json_out, recipe, merged)
-        typer.echo(format_cv(merged))
+        typer.echo(format_cv(merge_runs(json_out, merge, protocol)))
         return
     docs = [normalize_ade_relations(d) for d in read_ade(benchmark.path, remove_overlapping=True)]
     if benchmark.kind == "ade":  # training folds: only adverse effects marked exhaustively
@@ -125,14 +87,14 @@ def cv_cli(
         docs = [replace(d, metadata={**d.metadata, "annotated": annotated}) for d in docs]
     extra = load_sources(extra_sources, cfg.label_map)
     run = parse_folds(folds, k) if folds else None
-    done = previous_folds(json_out, recipe) if json_out else []
+    done = previous_folds(json_out, protocol) if json_out else []
     if done:
         typer.echo(f"Resuming: folds {[r['fold'] for r in done]} already done in {json_out}")
 
     def on_fold(summary: dict[str, Any], result: dict[str, Any]) -> None:
         typer.echo(json.dumps({"fold": result["fold"], **result["scores"]}))
         if json_out:  # after every fold, so an interrupted run loses nothing finished
-            save_results(json_out, recipe, summary)
+            save_results(json_out, protocol, summary)
 
     states = json_out.with_name(f"{json_out.name}.checkpoints") if json_out else None
     result = cross_validate(
@@ -148,6 +110,6 @@ def cv_cli(
     )
     typer.echo(format_cv(result))
     if json_out:
-        save_results(json_out, recipe, result)
+        save_results(json_out, protocol, result)
     if states is not None and states.is_dir() and not any(states.iterdir()):
         states.rmdir()  # our own folder, left only while a fold is unfinished

@@ -38,6 +38,7 @@ def read_cv_result(path: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 @app.command("train")
 @cli_errors
+@o.recipe_options
 def train_cli(
     corpora: Annotated[
         list[str],
@@ -55,23 +56,7 @@ def train_cli(
     dev: Annotated[
         Path | None, typer.Option(help="Dev corpus for early stopping (same format).")
     ] = None,
-    base: o.Base = None,
-    epochs: o.Epochs = 8,
-    lr: o.LearningRate = 1e-4,
-    batch_size: o.BatchSize = 16,
-    seed: o.Seed = 13,
-    dev_fraction: o.DevFraction = 0.1,
-    patience: o.Patience = 3,
-    max_steps: o.MaxSteps = None,
-    device: o.Device = "auto",
-    precision: o.Precision = "auto",
     labels: o.Labels = None,
-    label_map: o.Map = None,
-    vocabulary: o.Vocabulary = False,
-    relations: o.Relations = True,
-    sample: o.Sample = None,
-    weak_doses: o.WeakDoses = True,
-    vocabulary_exhaustive: o.VocabularyExhaustive = False,
     evaluation: Annotated[
         Path | None,
         typer.Option(
@@ -79,6 +64,8 @@ def train_cli(
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing model folder.")] = False,
+    *,
+    recipe: o.RecipeOptions,
 ) -> None:
     """Fine-tune a token classifier and save it with its config, metrics and model card.
 
@@ -92,26 +79,7 @@ def train_cli(
     if out.exists() and any(out.iterdir()) and not force:
         raise ConfigError(E_OUTPUT_EXISTS.format(path=out))
     sources = [Source.parse(c) for c in corpora]
-    cfg = o.train_config(
-        base,
-        epochs,
-        lr,
-        batch_size,
-        seed,
-        dev_fraction,
-        patience,
-        max_steps,
-        device,
-        precision,
-        labels,
-        [str(s) for s in sources],
-        label_map,
-        vocabulary,
-        relations,
-        sample,
-        weak_doses,
-        vocabulary_exhaustive,
-    )
+    cfg = recipe.config([str(s) for s in sources], labels)
     cv_result = read_cv_result(evaluation, asdict(cfg)) if evaluation else None
     docs = load_sources(sources, cfg.label_map, fmt=fmt)
     dev_docs = list(read(dev, fmt)) if dev else None

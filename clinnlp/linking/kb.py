@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from clinnlp.modeling.vocabulary import OUT_OF_SCOPE, drug_package_data, keep_name, tokens
@@ -84,3 +85,22 @@ XREFS = frozenset({"UMLS", "SNOMEDCT_US", "MEDDRA", "MSH", "ICD-10", "NCIT"})
 
 #: Knowledge bases clinnlp builds: name -> concept source.
 SOURCES = {"drugs": drug_concepts, "hpo": hpo_concepts}
+
+
+def build_in_place(root: Path, name: str) -> dict[str, Any]:
+    """Build the knowledge base ``name`` of :data:`SOURCES` into ``root/name``: in a
+    temporary folder first, then put in place, so a failed build never leaves half a KB and
+    only a knowledge base is ever replaced (another folder of that name is refused). Returns
+    its ``meta``."""
+    import shutil
+
+    from clinnlp.linking import index
+
+    target, temporary = root / name, root / f".{name}.building"
+    shutil.rmtree(temporary, ignore_errors=True)
+    meta = index.build(SOURCES[name](), temporary, name)
+    if target.exists():
+        index.check(target)
+        shutil.rmtree(target)
+    temporary.rename(target)
+    return meta

@@ -21,6 +21,7 @@ import numpy as np
 from clinnlp.errors import (
     E_CV_FOLDS,
     E_CV_MERGE_CONFLICT,
+    E_CV_MERGE_MISSING,
     E_CV_NOT_RESULT,
     E_CV_OTHER_RECIPE,
     ConfigError,
@@ -249,6 +250,23 @@ def save_results(path: Path, recipe: dict[str, Any], result: dict[str, Any]) -> 
     from clinnlp._files import write_atomic
 
     write_atomic(path, (json.dumps({**recipe, **result}, indent=2) + "\n").encode("utf-8"))
+
+
+def merge_runs(path: Path, parts: Sequence[Path], recipe: dict[str, Any]) -> dict[str, Any]:
+    """Add the folds of the cv results ``parts`` (runs of the same recipe, folds run side by
+    side) to the one at ``path`` (which need not exist yet), save and return the summary.
+
+    Raises:
+        ConfigError: a part is missing, is another recipe's, or has a fold with a result
+            different from another part's.
+    """
+    missing = [p for p in parts if not p.is_file()]
+    if missing:
+        raise ConfigError(E_CV_MERGE_MISSING.format(path=missing[0]))
+    runs = [(str(p), previous_folds(p, recipe)) for p in [path, *parts]]
+    merged = summarise(merge_folds(runs), int(recipe["k"]))
+    save_results(path, recipe, merged)
+    return merged
 
 
 def format_cv(result: dict[str, Any]) -> str:
