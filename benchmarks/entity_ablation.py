@@ -60,8 +60,8 @@ def read_set(name: str) -> list[Document]:
 def predict(model: Path, out: Path, drug_vocabulary: float | None = None) -> None:
     """Write the model's predictions on every evaluation set as JSONL, then ``out/done``
     (with ``drug_vocabulary``, merged with the drug vocabulary as the pipeline does)."""
+    from clinnlp.modeling.predict import predict_documents
     from clinnlp.modeling.tagger import Tagger
-    from clinnlp.training.train import predict_documents
 
     tagger = Tagger.load(model)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,10 +90,10 @@ def dictionary(docs: list[Document]) -> list[Document]:
 
 def merged(docs: list[Document], min_confidence: float, terms: bool = True) -> list[Document]:
     """Predictions with their drugs merged with the vocabulary as the pipeline merges them
-    (:func:`clinnlp.modeling.vocabulary.merge_drugs`; without ``terms``, the DrugBank-derived
+    (:func:`clinnlp.lexicon.vocabulary.merge_drugs`; without ``terms``, the DrugBank-derived
     vocabulary alone, without the guideline's drug words), entities only."""
+    from clinnlp.lexicon.vocabulary import merge_drugs
     from clinnlp.modeling.align import SpanPrediction
-    from clinnlp.modeling.vocabulary import merge_drugs
 
     out = []
     for doc in docs:

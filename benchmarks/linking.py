@@ -35,7 +35,7 @@ CDR = ROOT / "corpora" / "data" / "bc5cdr"
 
 def drugbank_of_names() -> dict[str, str]:
     """Every name of drug-named-entity-recognition (lowercased) -> its drug's DrugBank id."""
-    from clinnlp.modeling.vocabulary import drug_package_data
+    from clinnlp.lexicon.vocabulary import drug_package_data
 
     data, _ = drug_package_data()
     info = data["drug_canonical_to_data"]

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from clinnlp.modeling.predict import predict_documents
 from clinnlp.modeling.tagger import Tagger
 from clinnlp.readers.ade import read_ade
 from clinnlp.training.cv import PROTOCOL_RELATION, fold_scores
 from clinnlp.training.folds import ade_folds
 from clinnlp.training.sources import normalize_ade_relations
-from clinnlp.training.train import predict_documents
 
 VARIANTS = {
     "reference: fp32 weights, fp32 inference, Viterbi": dict(

@@ -2,35 +2,8 @@
 pipeline (:func:`clinnlp.batch.core.annotate_records`), write the output so that a killed run
 resumes where it stopped.
 
-The output folder (``--out``) holds::
-
-    run.json            the run's configuration: the same command again resumes
-    done.jsonl          the commit log: a line {"ids": [...], "files": {name: size}} per chunk
-    errors.jsonl        documents that failed in the latest run: id, path, line, reason
-    annotations.jsonl   jsonl and html formats: one Document.to_dict() a line
-    report.html         html format: the displaCy report of clinnlp.batch.report
-    brat/<id>.txt|.ann  brat format
-    docs/part-NNNNN.spacy  spacy format: one DocBin a chunk (user data kept)
-
-Resume and atomicity: documents are committed in chunks of ``batch_size``. A chunk's output is
-written and fsync'd first (new files under a temporary name, then ``os.replace``;
-``annotations.jsonl`` by appending), then one line naming its ids and the size of every file
-it touched is appended to ``done.jsonl`` and fsync'd: that line is the commit. A run killed at
-any moment leaves at most one uncommitted chunk (and possibly a torn last log line). The next
-run with the same configuration drops the torn line, truncates the data files to their
-committed sizes, deletes the uncommitted files it wrote and skips every id in the log: no
-document is written twice and none that was reported done is lost. In ``brat/`` and ``docs/`` a
-chunk's file names are recorded (``.clinnlp-uncommitted.json``, removed once the chunk is
-committed) before its files are written, so what is deleted there is only what clinnlp wrote:
-files of the user's own in those folders stay, and a document whose file name is taken by one
-fails in errors.jsonl.
-
-What is never touched: ``run.json`` records the outputs the run writes (``"outputs"``), and
-``--force`` removes only the outputs an earlier run recorded there (in a folder output,
-only the files that run wrote). A file or folder of an
-output name that no ``run.json`` claims (the user's own ``docs/``, say) is refused even with
-``--force``, and an output name that is a symbolic link is always refused: nothing is
-written or deleted through a link. ``--out`` itself may be a link (it is resolved once).
+The output folder, its commit log, what a run records and how it is resumed or replaced are
+:mod:`clinnlp.batch.outdir`'s; the formats are :mod:`clinnlp.batch.sinks`'.
 """
 
 from __future__ import annotations
@@ -45,22 +18,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clinnlp._files import write_atomic
 from clinnlp.about import DEFAULT_KB, DEFAULT_MODEL, __version__
 from clinnlp.batch.core import Annotated, Failure, Record, annotate_records
 from clinnlp.batch.inputs import Item, iter_inputs
-from clinnlp.batch.sinks import (
+from clinnlp.batch.outdir import (
     DONE_FILE,
     ERRORS_FILE,
-    FOLDERS,
     FORMATS,
-    OUTPUTS,
-    RUN_FILE,
-    SINKS,
     append_durably,
+    prepare_out,
     read_commits,
-    remove_written,
+    remove_outputs,
+    run_outputs,
 )
+from clinnlp.batch.sinks import SINKS
 from clinnlp.errors import (
     E_ANNOTATE_FORMAT,
     E_BATCH_COUNTS,
@@ -68,12 +39,7 @@ from clinnlp.errors import (
     E_ENGINE,
     E_NO_DOCUMENTS,
     E_NOT_FOUND,
-    E_OUT_FILE,
-    E_OUT_LINK,
-    E_OUT_NOT_EMPTY,
-    E_OUT_OTHER_RUN,
     E_OUT_OVERLAP,
-    E_OUT_UNCLAIMED,
     E_PATH_ENCODING,
     E_SPARK_FORMAT,
     E_SPARK_MISSING,
@@ -91,11 +57,6 @@ if TYPE_CHECKING:
     from clinnlp.schema import Document
 
 logger = logging.getLogger(__name__)
-
-
-def _run_outputs(fmt: str) -> list[str]:
-    """The files and folders of ``--out`` that a run of format ``fmt`` writes."""
-    return sorted({RUN_FILE, DONE_FILE, ERRORS_FILE, *SINKS[fmt].outputs})
 
 
 def model_digest(model_dir: Path) -> str:
@@ -126,74 +87,6 @@ def _knowledge_bases(nlp: Language | None) -> dict[str, str] | str:
     if not metas:
         return NO_KB
     return {m.parent.name: hashlib.sha256(m.read_bytes()).hexdigest() for m in metas}
-
-
-def _read_run(run_file: Path) -> dict[str, Any] | None:
-    """The run recorded in ``run_file``: None when there is none, ``{}`` when it is no clinnlp
-    run's (unreadable, or not ``clinnlp annotate``'s)."""
-    if not run_file.is_file():
-        return None
-    try:
-        previous = json.loads(run_file.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(previous, dict) or previous.get("command") != "annotate":
-        return {}
-    if "outputs" not in previous and previous.get("format") in SINKS:
-        # a run.json of the first clinnlp 0.1.0 recorded no outputs: those of its format
-        previous["outputs"] = _run_outputs(previous["format"])
-    return previous
-
-
-def _committed_files(out: Path) -> dict[str, int]:
-    """Every file the commit log of ``out`` names, read leniently (for ``--force``: a torn
-    or unreadable line ends it, and nothing is checked or cut)."""
-    files: dict[str, int] = {}
-    try:
-        lines = (out / DONE_FILE).read_bytes().splitlines()
-    except OSError:
-        return files
-    for line in lines:
-        try:
-            files.update({str(k): int(v) for k, v in json.loads(line)["files"].items()})
-        except (ValueError, KeyError, TypeError, AttributeError):
-            break
-    return files
-
-
-def _prepare_out(out: Path, config: dict[str, Any], force: bool) -> None:
-    """Make ``out`` ready: keep it to resume the same run, else refuse or (``force``) remove
-    what the earlier run recorded in its ``run.json``; then record ``config``.
-
-    Nothing clinnlp did not write is ever removed or written over: a file or folder of the
-    run's output names that no ``run.json`` claims is refused even with ``force``, and so is
-    a link among the names it would write or remove (nothing is written or deleted through
-    a link).
-    """
-    if out.exists() and not out.is_dir():
-        raise ConfigError(E_OUT_FILE.format(path=out))
-    previous = _read_run(out / RUN_FILE)
-    outputs = (previous or {}).get("outputs")
-    claimed = {n for n in outputs if n in OUTPUTS} if isinstance(outputs, list) else set()
-    for name in sorted({*config["outputs"], *claimed}):  # what this run writes or removes
-        if (out / name).is_symlink():
-            raise ConfigError(E_OUT_LINK.format(path=out / name))
-    if previous == config and not force:
-        return
-    for name in config["outputs"]:
-        if (out / name).exists() and name not in claimed:
-            raise ConfigError(E_OUT_UNCLAIMED.format(path=out / name, run_file=RUN_FILE))
-    if not force:
-        if previous is not None:
-            keys = sorted(k for k in {*config, *previous} if config.get(k) != previous.get(k))
-            raise ConfigError(E_OUT_OTHER_RUN.format(path=out, keys=", ".join(keys)))
-        if out.is_dir() and any(out.iterdir()):
-            raise ConfigError(E_OUT_NOT_EMPTY.format(path=out))
-    _remove_outputs(out, sorted(claimed), _committed_files(out) if claimed else {})
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(
-        out / RUN_FILE, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    )
 
 
 def annotate(
@@ -257,49 +150,19 @@ def annotate(
         InputError: an input that does not exist.
         ModelError: the model folder is missing or incomplete.
     """
-    from tqdm import tqdm
-
     from clinnlp.modeling.tagger import check_model_dir
     from clinnlp.pipeline import build_pipeline, install_extensions
 
-    if fmt not in FORMATS:
-        raise ConfigError(E_ANNOTATE_FORMAT.format(name=fmt, formats=", ".join(FORMATS)))
-    if batch_size < 1 or n_process < 1:
-        raise ConfigError(E_BATCH_COUNTS.format(batch_size=batch_size, n_process=n_process))
-    if engine not in ("local", "spark"):
-        raise ConfigError(E_ENGINE.format(name=engine))
-    if engine == "spark":
-        _check_spark(fmt, n_process)
+    _check_options(fmt, batch_size, n_process, engine)
     paths = [Path(p) for p in inputs]
     out = Path(out).resolve()
-    for path in paths:
-        if not path.exists():
-            raise InputError(path, E_NOT_FOUND.format(what="a folder, .txt, .csv or .jsonl file"))
-        if path.resolve() == out or path.resolve().is_relative_to(out):
-            raise ConfigError(E_OUT_OVERLAP.format(input=path, out=out))
+    _check_inputs(paths, out)
     model_dir = Path(model) if model is not None else DEFAULT_MODEL
-    config: dict[str, Any] = {
-        "command": "annotate",
-        "inputs": [str(p.resolve()) for p in paths],
-        "format": fmt,
-        "model": str(model_dir.resolve()),
-        "text_col": text_col,
-        "id_col": id_col,
-        "max_bytes": max_bytes,
-        # what --force may remove later: exactly the files and folders this run writes
-        "outputs": _run_outputs(fmt),
-    }
     if engine == "spark":  # the executors build their pipelines; the model is checked here
         check_model_dir(model_dir)
     elif nlp is None:  # before touching --out: a wrong model path must not leave a run behind
         nlp = build_pipeline(model_dir, device=device)
-    # what makes the output what it is: a resume that differs in any of it is refused
-    config |= {
-        "batch_size": batch_size,
-        "clinnlp": __version__,
-        "model_digest": model_digest(model_dir),
-        "knowledge_bases": _knowledge_bases(nlp),
-    }
+    config = _run_config(paths, fmt, model_dir, nlp, text_col, id_col, max_bytes, batch_size)
     if nlp is not None:
         # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit
         nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
@@ -310,111 +173,165 @@ def annotate(
 
         session = spark.session(spark_master, ui=spark_ui)
     fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
-    _prepare_out(out, config, force)
-
+    prepare_out(out, config, force)
     done, files = read_commits(out)
-    sink = SINKS[fmt](out, files)
-    counts = {"done": 0, "skipped": 0, "failed": 0}
-    seen: dict[str, str] = {}
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(desc="annotate", unit="doc", disable=not show, dynamic_ncols=True)
-
-    with (out / ERRORS_FILE).open("wb") as errors, (out / DONE_FILE).open("ab") as log:
-
-        def fail(doc_id: str, metadata: dict[str, Any], reason: str) -> None:
-            counts["failed"] += 1
-            record = {"id": doc_id, **metadata, "reason": reason}
-            # backslashreplace: an undecodable byte of a file name stays a JSON \udcxx escape
-            line = json.dumps(record, ensure_ascii=False) + "\n"
-            append_durably(errors, line.encode("utf-8", "backslashreplace"))
-            logger.debug("%s failed: %s", metadata.get("path", doc_id), reason)
-            bar.set_postfix(failed=counts["failed"], refresh=False)
-
-        def records() -> Iterator[Record]:
-            """The documents to annotate; the others recorded as failed or counted skipped."""
-            items = iter_inputs(
-                paths, text_col=text_col, id_col=id_col, max_bytes=max_bytes, done=done, exclude=out
-            )
-            for item in items:
-                reason = _rejected(item, seen)
-                if item.skipped and reason is None:
-                    seen[item.id] = item.path
-                    counts["skipped"] += 1
-                    continue
-                reason = reason or sink.check(item.id)
-                if reason is not None:
-                    fail(item.id, item.metadata, reason)
-                    continue
-                seen[item.id] = item.path
-                yield item.record()
-
-        def commit(part: list[tuple[Document, Doc | None]]) -> None:
-            sizes = sink.write(part)
-            ids = [document.id for document, _ in part]
-            entry = json.dumps({"ids": ids, "files": sizes}, ensure_ascii=False) + "\n"
-            append_durably(log, entry.encode("utf-8"))
-            sink.committed()
-            counts["done"] += len(part)
-            bar.update(len(part))
-
-        start = time.perf_counter()
-        chunk: list[tuple[Document, Doc | None]] = []
+    run = _Run(out, SINKS[fmt](out, files), batch_size, progress)
+    items = iter_inputs(
+        paths, text_col=text_col, id_col=id_col, max_bytes=max_bytes, done=done, exclude=out
+    )
+    with run:
+        records = run.records(items)
         results: Iterator[Annotated | Failure]
         if session is not None:
             from clinnlp.batch import spark
 
+            model_path = str(model_dir.resolve())
             results = spark.annotate_records(
-                session,
-                records(),
-                model=str(model_dir.resolve()),
-                batch_size=batch_size,
+                session, records, model=model_path, batch_size=batch_size
             )
         else:
             assert nlp is not None
-            results = annotate_records(nlp, records(), batch_size=batch_size, n_process=n_process)
-        for result in results:
-            if not isinstance(result, Annotated):
-                fail(result.id, result.metadata, result.reason)
-                continue
-            chunk.append((result.document, result.doc))
-            if len(chunk) >= batch_size:
-                commit(chunk)
-                chunk = []
-        if chunk:
-            commit(chunk)
-        sink.close()
-        seconds = time.perf_counter() - start
-    bar.close()
-    if not any(counts.values()):
+            results = annotate_records(nlp, records, batch_size=batch_size, n_process=n_process)
+        run.consume(results)
+    if not any(run.counts.values()):
         if fresh:  # leave no run behind that would refuse the inputs the user gives next
-            _remove_outputs(out, _run_outputs(fmt), {})
+            remove_outputs(out, run_outputs(fmt), {})
             if not any(out.iterdir()):
                 out.rmdir()
         raise InputError(", ".join(str(p) for p in paths), E_NO_DOCUMENTS)
     return {
-        **counts,
-        "seconds": round(seconds, 3),
-        "docs_per_second": round(counts["done"] / seconds, 2) if seconds > 0 else 0.0,
+        **run.counts,
+        "seconds": round(run.seconds, 3),
+        "docs_per_second": round(run.counts["done"] / run.seconds, 2) if run.seconds > 0 else 0.0,
         "out": str(out),
         "errors": str(out / ERRORS_FILE),
     }
 
 
-def _remove_outputs(out: Path, names: Sequence[str], written: dict[str, int]) -> None:
-    """Remove the output files ``names`` of ``out`` and, in its output folders, the files a run
-    wrote there (``written``: the committed ones; the pending ones are found by
-    :func:`clinnlp.batch.sinks.remove_written`), then those folders if that emptied them.
-    Nothing is removed through a link, and the user's own files in the folders stay."""
-    for name in names:
-        target = out / name
-        if target.is_symlink():
-            continue
-        if name in FOLDERS and target.is_dir():
-            remove_written(out, name, written, keep=set())
-            if not any(target.iterdir()):
-                target.rmdir()
-        elif target.is_file():
-            target.unlink()
+def _check_options(fmt: str, batch_size: int, n_process: int, engine: str) -> None:
+    """Refuse options that cannot work, before anything is read or written."""
+    if fmt not in FORMATS:
+        raise ConfigError(E_ANNOTATE_FORMAT.format(name=fmt, formats=", ".join(FORMATS)))
+    if batch_size < 1 or n_process < 1:
+        raise ConfigError(E_BATCH_COUNTS.format(batch_size=batch_size, n_process=n_process))
+    if engine not in ("local", "spark"):
+        raise ConfigError(E_ENGINE.format(name=engine))
+    if engine == "spark":
+        _check_spark(fmt, n_process)
+
+
+def _check_inputs(paths: Sequence[Path], out: Path) -> None:
+    """Refuse an input that does not exist or that the output folder would hold or be."""
+    for path in paths:
+        if not path.exists():
+            raise InputError(path, E_NOT_FOUND.format(what="a folder, .txt, .csv or .jsonl file"))
+        if path.resolve() == out or path.resolve().is_relative_to(out):
+            raise ConfigError(E_OUT_OVERLAP.format(input=path, out=out))
+
+
+def _run_config(
+    paths: Sequence[Path],
+    fmt: str,
+    model_dir: Path,
+    nlp: Language | None,
+    text_col: str,
+    id_col: str,
+    max_bytes: int | None,
+    batch_size: int,
+) -> dict[str, Any]:
+    """What ``run.json`` records: the run's inputs and options, what it writes (what
+    ``--force`` may remove later), and what makes its output what it is (a resume that
+    differs in any of it is refused)."""
+    return {
+        "command": "annotate",
+        "inputs": [str(p.resolve()) for p in paths],
+        "format": fmt,
+        "model": str(model_dir.resolve()),
+        "text_col": text_col,
+        "id_col": id_col,
+        "max_bytes": max_bytes,
+        "outputs": run_outputs(fmt),
+        "batch_size": batch_size,
+        "clinnlp": __version__,
+        "model_digest": model_digest(model_dir),
+        "knowledge_bases": _knowledge_bases(nlp),
+    }
+
+
+class _Run:
+    """The loop of one run over its output folder: failures to ``errors.jsonl`` (durably, as
+    they come), annotated documents committed a chunk at a time (the sink's files, then the
+    commit line), counts and a progress bar."""
+
+    def __init__(self, out: Path, sink: Any, batch_size: int, progress: bool | None) -> None:
+        from tqdm import tqdm
+
+        self.out, self.sink, self.batch_size = out, sink, batch_size
+        self.counts = {"done": 0, "skipped": 0, "failed": 0}
+        self.seen: dict[str, str] = {}
+        self.seconds = 0.0
+        show = sys.stderr.isatty() if progress is None else progress
+        self.bar = tqdm(desc="annotate", unit="doc", disable=not show, dynamic_ncols=True)
+
+    def __enter__(self) -> _Run:
+        self.errors = (self.out / ERRORS_FILE).open("wb")
+        self.log = (self.out / DONE_FILE).open("ab")
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.errors.close()
+        self.log.close()
+        self.bar.close()
+
+    def fail(self, doc_id: str, metadata: dict[str, Any], reason: str) -> None:
+        self.counts["failed"] += 1
+        record = {"id": doc_id, **metadata, "reason": reason}
+        # backslashreplace: an undecodable byte of a file name stays a JSON \udcxx escape
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        append_durably(self.errors, line.encode("utf-8", "backslashreplace"))
+        logger.debug("%s failed: %s", metadata.get("path", doc_id), reason)
+        self.bar.set_postfix(failed=self.counts["failed"], refresh=False)
+
+    def records(self, items: Iterator[Item]) -> Iterator[Record]:
+        """The documents to annotate; the others recorded as failed or counted skipped."""
+        for item in items:
+            reason = _rejected(item, self.seen)
+            if item.skipped and reason is None:
+                self.seen[item.id] = item.path
+                self.counts["skipped"] += 1
+                continue
+            reason = reason or self.sink.check(item.id)
+            if reason is not None:
+                self.fail(item.id, item.metadata, reason)
+                continue
+            self.seen[item.id] = item.path
+            yield item.record()
+
+    def commit(self, part: list[tuple[Document, Doc | None]]) -> None:
+        sizes = self.sink.write(part)
+        ids = [document.id for document, _ in part]
+        entry = json.dumps({"ids": ids, "files": sizes}, ensure_ascii=False) + "\n"
+        append_durably(self.log, entry.encode("utf-8"))
+        self.sink.committed()
+        self.counts["done"] += len(part)
+        self.bar.update(len(part))
+
+    def consume(self, results: Iterator[Annotated | Failure]) -> None:
+        """Record every result: failures at once, documents a chunk at a time."""
+        chunk: list[tuple[Document, Doc | None]] = []
+        for result in results:
+            if not isinstance(result, Annotated):
+                self.fail(result.id, result.metadata, result.reason)
+                continue
+            chunk.append((result.document, result.doc))
+            if len(chunk) >= self.batch_size:
+                self.commit(chunk)
+                chunk = []
+        if chunk:
+            self.commit(chunk)
+        self.sink.close()
+        self.seconds = time.perf_counter() - self.start
 
 
 def _check_spark(fmt: str, n_process: int) -> None:

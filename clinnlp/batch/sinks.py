@@ -1,5 +1,5 @@
 """The output formats of a batch run, each a :class:`Sink` that writes committed chunks
-durably, and the helpers of the commit log (``done.jsonl``).
+durably into the output folder of :mod:`clinnlp.batch.outdir`.
 
 A sink writes a chunk's files (new files under a temporary name, then ``os.replace``;
 ``annotations.jsonl`` by appending) and fsyncs them before the run appends the chunk's commit
@@ -11,12 +11,26 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
-from clinnlp._files import fsync_dir, safe_relpath, temporary_path, write_atomic
+from clinnlp._files import fsync_dir, safe_relpath, write_atomic
+from clinnlp.batch.outdir import (
+    BRAT_DIR,
+    ERRORS_FILE,
+    FHIR_FILE,
+    FORMAT_OUTPUTS,
+    JSONL_FILE,
+    PENDING_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    SPACY_DIR,
+    append_durably,
+    open_truncated,
+    record_pending,
+    remove_written,
+)
 from clinnlp.errors import (
     E_NAME_CLASH,
-    E_OUT_DAMAGED,
     E_OUT_ESCAPE,
     E_OUT_FOLDER_CLASH,
     E_OUT_NAME_LONG,
@@ -27,124 +41,6 @@ from clinnlp.schema import Document
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
-
-FORMATS = ("jsonl", "brat", "spacy", "html", "fhir")
-RUN_FILE = "run.json"
-DONE_FILE = "done.jsonl"
-ERRORS_FILE = "errors.jsonl"
-JSONL_FILE = "annotations.jsonl"
-FHIR_FILE = "fhir.ndjson"
-REPORT_FILE = "report.html"
-BRAT_DIR = "brat"
-SPACY_DIR = "docs"
-#: In a folder output (``brat/``, ``docs/``): the names of the chunk being written, recorded
-#: before its files, so that a resumed or ``--force`` run deletes the uncommitted files it
-#: wrote and nothing else. Hidden (spaCy and BRAT skip it); brat names end in .txt or .ann.
-PENDING_FILE = ".clinnlp-uncommitted.json"
-#: Every name a run may write in the output folder. ``--force`` removes those an earlier run
-#: recorded in its ``run.json`` (:attr:`Sink.outputs` and the run's own files), no others.
-OUTPUTS = (
-    RUN_FILE,
-    DONE_FILE,
-    ERRORS_FILE,
-    JSONL_FILE,
-    REPORT_FILE,
-    BRAT_DIR,
-    SPACY_DIR,
-    FHIR_FILE,
-)
-#: The outputs that are folders: clinnlp removes only the files it wrote in them.
-FOLDERS = (BRAT_DIR, SPACY_DIR)
-
-
-# --- durable writes ------------------------------------------------------------------------
-
-
-def append_durably(handle: IO[bytes], data: bytes) -> int:
-    """Append ``data``, fsync, and return the file's new size."""
-    handle.write(data)
-    handle.flush()
-    os.fsync(handle.fileno())
-    return handle.tell()
-
-
-def open_truncated(path: Path, size: int) -> IO[bytes]:
-    """Open ``path`` for appending after cutting it back to ``size`` bytes."""
-    path.touch()
-    handle = path.open("r+b")
-    handle.truncate(size)
-    handle.seek(size)
-    os.fsync(handle.fileno())
-    return handle
-
-
-def read_commits(out: Path) -> tuple[set[str], dict[str, int]]:
-    """The ids and file sizes committed in ``out/done.jsonl``.
-
-    Reading stops at the first line that is torn or unreadable (a run killed while writing
-    it); the log is cut back to the lines before it, so later commits append cleanly.
-    """
-    path = out / DONE_FILE
-    done: set[str] = set()
-    files: dict[str, int] = {}
-    if not path.is_file():
-        return done, files
-    data = path.read_bytes()
-    good = 0
-    for line in data.splitlines(keepends=True):
-        try:
-            entry = json.loads(line) if line.endswith(b"\n") else None
-            ids, sizes = list(entry["ids"]), dict(entry["files"])  # type: ignore[index]
-        except (ValueError, KeyError, TypeError):
-            break
-        done.update(ids)
-        files.update(sizes)
-        good += len(line)
-    if good < len(data):
-        open_truncated(path, good).close()
-    for name, size in files.items():
-        found = (out / name).stat().st_size if (out / name).is_file() else 0
-        if found < size:
-            raise ConfigError(E_OUT_DAMAGED.format(path=out / name, found=found, expected=size))
-    return done, files
-
-
-def folder_written(out: Path, folder: str, files: dict[str, int]) -> list[Path]:
-    """The files under ``out/folder`` that clinnlp wrote: committed ones (``files``) and the
-    uncommitted chunk's recorded in its :data:`PENDING_FILE`, with their temporary files."""
-    pending = out / folder / PENDING_FILE
-    names = [n for n in files if n.startswith(f"{folder}/")]
-    try:
-        names += [f"{folder}/{n}" for n in json.loads(pending.read_text("utf-8"))]
-    except (OSError, ValueError, TypeError):
-        pass  # none recorded (or torn while written: then none of its files was written)
-    paths = [out / n for n in names]
-    temporary = [temporary_path(p) for p in (*paths, pending)]
-    return [*paths, *temporary, pending]  # the record last
-
-
-def remove_written(out: Path, folder: str, files: dict[str, int], keep: set[str]) -> None:
-    """Delete what :func:`folder_written` names except the ``keep`` names (relative to
-    ``out``), then the folders that removal left empty under ``out/folder``, and never
-    anything else: a file of the user's in the folder stays, and so does the folder."""
-    root = out / folder
-    emptied: set[Path] = set()
-    for path in folder_written(out, folder, files):
-        if path.relative_to(out).as_posix() in keep or not path.is_file():
-            continue
-        if any(p.is_symlink() for p in (path, *path.parents) if p.is_relative_to(root)):
-            continue  # nothing is deleted through a link, whatever it points to
-        path.unlink()
-        emptied.update(p for p in path.parents if p.is_relative_to(root))
-    for path in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
-            path.rmdir()
-
-
-def record_pending(out: Path, folder: str, names: list[str]) -> None:
-    """Record the names (relative to ``out/folder``) of the files about to be written."""
-    write_atomic(out / folder / PENDING_FILE, json.dumps(names, ensure_ascii=False).encode())
-
 
 # --- output formats ------------------------------------------------------------------------
 
@@ -184,7 +80,7 @@ class JsonlSink(Sink):
     is a ``Document.to_dict()`` with its ``adverse_drug_events`` summary
     (:func:`clinnlp.events.adverse_drug_events`)."""
 
-    outputs: tuple[str, ...] = (JSONL_FILE,)
+    outputs: tuple[str, ...] = FORMAT_OUTPUTS["jsonl"]
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
@@ -209,7 +105,7 @@ class JsonlSink(Sink):
 class HtmlSink(JsonlSink):
     """``annotations.jsonl`` as for jsonl, then ``report.html`` rendered from all of it."""
 
-    outputs = (JSONL_FILE, REPORT_FILE)
+    outputs = FORMAT_OUTPUTS["html"]
 
     def close(self) -> None:
         super().close()
@@ -231,7 +127,7 @@ class HtmlSink(JsonlSink):
 class SpacySink(Sink):
     """``docs/part-NNNNN.spacy``: one DocBin a chunk (``spacy train`` reads the folder)."""
 
-    outputs = (SPACY_DIR,)
+    outputs = FORMAT_OUTPUTS["spacy"]
     folder = SPACY_DIR
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
@@ -258,7 +154,7 @@ class BratSink(Sink):
     """``brat/<id>.txt`` and ``.ann`` a document; file names made safe (UTF-8 letters and
     digits kept: :func:`clinnlp._files.safe_relpath`), unique, and kept inside ``out``."""
 
-    outputs = (BRAT_DIR,)
+    outputs = FORMAT_OUTPUTS["brat"]
     folder = BRAT_DIR
 
     #: Longest file or folder name (bytes) made from an id: file systems allow 255, and the
@@ -342,7 +238,7 @@ class FhirSink(Sink):
     (:func:`clinnlp.batch.fhir.adverse_event_bundle`), each validated before it is written;
     appended to, uncommitted bytes cut off on resume."""
 
-    outputs: tuple[str, ...] = (FHIR_FILE,)
+    outputs: tuple[str, ...] = FORMAT_OUTPUTS["fhir"]
 
     def __init__(self, out: Path, files: dict[str, int]) -> None:
         super().__init__(out, files)
@@ -371,20 +267,4 @@ SINKS: dict[str, type[Sink]] = {
 }
 
 
-__all__ = [
-    "FOLDERS",
-    "FORMATS",
-    "OUTPUTS",
-    "SINKS",
-    "BratSink",
-    "FhirSink",
-    "HtmlSink",
-    "JsonlSink",
-    "Sink",
-    "SpacySink",
-    "append_durably",
-    "folder_written",
-    "open_truncated",
-    "read_commits",
-    "remove_written",
-]
+__all__ = ["SINKS", "BratSink", "FhirSink", "HtmlSink", "JsonlSink", "Sink", "SpacySink"]

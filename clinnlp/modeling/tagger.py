@@ -346,7 +346,7 @@ class Tagger:
         pair is scored in the window that holds both spans with the most context.
 
         With ``drug_vocabulary`` (a confidence), the spans are first merged with the drug
-        vocabulary by :func:`clinnlp.modeling.vocabulary.merge_drugs` at that threshold, so
+        vocabulary by :func:`clinnlp.lexicon.vocabulary.merge_drugs` at that threshold, so
         the relation head also links the drugs only the vocabulary found. With ``rules``, the
         spans and relations then go through the real-note rules of
         :mod:`clinnlp.modeling.rules` (one span per event, no generic reaction words, lab
@@ -372,7 +372,7 @@ class Tagger:
             probs = np.exp(rows[np.arange(len(path)), path])
             spans = decode_bio(enc.words, path, self.tags, probs.tolist())
             if drug_vocabulary is not None:
-                from clinnlp.modeling.vocabulary import merge_drugs
+                from clinnlp.lexicon.vocabulary import merge_drugs
 
                 spans = merge_drugs(text, spans, drug_vocabulary)
             stated: list[tuple[int, int]] = []

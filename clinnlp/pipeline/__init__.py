@@ -122,7 +122,7 @@ def build_pipeline(
         span_key: the span group the entities go in too (they are ``doc.ents`` here).
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
         drug_vocabulary: merge the tagger's drugs with the drug vocabulary at this
-            confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
+            confidence (:func:`clinnlp.lexicon.vocabulary.merge_drugs`); ``None``: the
             model's spans alone.
         kb: the knowledge bases' folder for ``clinnlp_linker``; :data:`clinnlp.DEFAULT_KB`
             when omitted (``make kb`` builds it).

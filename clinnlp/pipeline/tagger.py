@@ -74,7 +74,7 @@ class TaggerComponent:
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``
             (see :class:`~clinnlp.modeling.tagger.Tagger`).
         drug_vocabulary: merge the drugs with the packaged drug vocabulary at this
-            confidence (:func:`clinnlp.modeling.vocabulary.merge_drugs`); ``None``: the
+            confidence (:func:`clinnlp.lexicon.vocabulary.merge_drugs`); ``None``: the
             model's spans alone.
         rules: apply the real-note rules of :mod:`clinnlp.modeling.rules` (one span per
             event; no generic reaction words, lab values, analytes or indications as events).

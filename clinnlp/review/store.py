@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from clinnlp._files import safe_relpath, write_atomic
-from clinnlp.batch.sinks import JSONL_FILE
+from clinnlp.batch.outdir import JSONL_FILE
 from clinnlp.errors import ClinnlpError
 from clinnlp.events import CAUSES, adverse_drug_events
 from clinnlp.readers.brat import format_ann

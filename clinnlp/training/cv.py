@@ -26,8 +26,9 @@ from clinnlp.errors import (
     E_CV_OTHER_RECIPE,
     ConfigError,
 )
+from clinnlp.modeling.predict import predict_documents
 from clinnlp.schema import Document
-from clinnlp.training.train import TrainConfig, predict_documents, save_model, train
+from clinnlp.training.train import TrainConfig, save_model, train
 
 logger = logging.getLogger(__name__)
 

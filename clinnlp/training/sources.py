@@ -17,7 +17,7 @@ holds. A kind adds what is known about a corpus:
 
 ``label_map`` renames labels in every source (``{"ADE": "Adverse-Effect"}``); mapping to
 ``""`` drops a label. :func:`weak_drug_labels` (training's ``vocabulary`` option) adds every
-drug name of :func:`clinnlp.modeling.vocabulary.drug_vocabulary` found in a document whose
+drug name of :func:`clinnlp.lexicon.vocabulary.drug_vocabulary` found in a document whose
 source does not annotate ``Drug`` as a weak ``Drug`` entity (where it overlaps no entity);
 ``Drug`` still counts as unannotated there, so words the vocabulary does not know teach
 nothing about it.
@@ -194,7 +194,7 @@ def weak_drug_labels(docs: Sequence[Document], exhaustive: bool = False) -> list
     document that does not annotate ``Drug``, where they overlap no entity; with
     ``exhaustive``, ``Drug`` then counts as annotated there (words outside the vocabulary and
     the corpus's own drugs are taught as not drugs)."""
-    from clinnlp.modeling.vocabulary import drug_vocabulary
+    from clinnlp.lexicon.vocabulary import drug_vocabulary
 
     vocabulary = drug_vocabulary()
     out = []

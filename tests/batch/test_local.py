@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from typer.testing import CliRunner
 
 from clinnlp.batch.local import annotate
-from clinnlp.batch.sinks import DONE_FILE, ERRORS_FILE, JSONL_FILE, PENDING_FILE, read_commits
+from clinnlp.batch.outdir import DONE_FILE, ERRORS_FILE, JSONL_FILE, PENDING_FILE, read_commits
 from clinnlp.cli import app
 from clinnlp.errors import ConfigError, InputError
 from clinnlp.schema import Document, validate

@@ -40,7 +40,7 @@ def test_cli_os_errors_are_one_line(
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(out / "run.json"))
 
-    monkeypatch.setattr("clinnlp.batch.local.write_atomic", refuse)
+    monkeypatch.setattr("clinnlp.batch.outdir.write_atomic", refuse)
     result = CliRunner().invoke(
         app, ["annotate", str(notes), "--out", str(out), "--model", str(tiny_model)]
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from clinnlp.lexicon.vocabulary import merge_drugs
 from clinnlp.modeling.align import SpanPrediction
 from clinnlp.modeling.patterns import apply_patterns, attributions
-from clinnlp.modeling.vocabulary import merge_drugs
 
 
 def pairs(text: str, spans: list[SpanPrediction] | None = None) -> list[tuple[str, str]]:

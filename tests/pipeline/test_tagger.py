@@ -243,7 +243,7 @@ def test_build_pipeline(tiny_model: Path) -> None:
 def test_tagger_passes_its_drug_threshold_to_the_merge(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import clinnlp.modeling.vocabulary as vocabulary
+    import clinnlp.lexicon.vocabulary as vocabulary
     from clinnlp.pipeline import build_pipeline
 
     seen: list[float] = []

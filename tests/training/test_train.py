@@ -6,15 +6,9 @@ import pytest
 
 from clinnlp.modeling.tagger import Tagger
 from clinnlp.schema import Document, Entity
-from clinnlp.training.train import (
-    IGNORE,
-    TrainConfig,
-    allowed_masks,
-    build_features,
-    partial_label_loss,
-    save_model,
-    train,
-)
+from clinnlp.training.features import IGNORE, allowed_masks, build_features
+from clinnlp.training.losses import partial_label_loss
+from clinnlp.training.train import TrainConfig, save_model, train
 
 SENTENCES = [
     (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinnlp.modeling.vocabulary import DrugVocabulary, drug_vocabulary
+from clinnlp.lexicon.vocabulary import DrugVocabulary, drug_vocabulary
 
 
 def _found(vocabulary: DrugVocabulary, text: str) -> list[tuple[str, str]]:
@@ -48,7 +48,7 @@ def test_vocabulary_packaged_names_load_without_torch_or_spacy():
     import sys
 
     code = (
-        "import sys; from clinnlp.modeling.vocabulary import drug_vocabulary as d; v = d(); "
+        "import sys; from clinnlp.lexicon.vocabulary import drug_vocabulary as d; v = d(); "
         "t = 'Lisinopril and Zestril, amoxicillin, NSAIDs; more oxygen.'; "
         "print(len(v), [t[m.start:m.end] for m in v.find(t)], "
         "'torch' in sys.modules, 'spacy' in sys.modules)"
@@ -61,7 +61,7 @@ def test_vocabulary_packaged_names_load_without_torch_or_spacy():
 
 
 def test_guideline_drug_words_are_found_unless_their_neighbours_rule_them_out():
-    from clinnlp.modeling.vocabulary import drug_terms
+    from clinnlp.lexicon.vocabulary import drug_terms
 
     terms = drug_terms()
     text = (
@@ -87,7 +87,7 @@ def test_guideline_drug_words_file_errors_name_the_line(tmp_path):
     import pytest
 
     from clinnlp.errors import ConfigError
-    from clinnlp.modeling.vocabulary import DrugTerms
+    from clinnlp.lexicon.vocabulary import DrugTerms
 
     path = tmp_path / "terms.tsv"
     for body, line, message in [
@@ -101,8 +101,8 @@ def test_guideline_drug_words_file_errors_name_the_line(tmp_path):
 
 
 def test_merge_keeps_confident_or_named_drugs_adds_names_and_drops_events_inside_names():
+    from clinnlp.lexicon.vocabulary import merge_drugs
     from clinnlp.modeling.align import SpanPrediction as Span
-    from clinnlp.modeling.vocabulary import merge_drugs
 
     vocabulary = DrugVocabulary.from_pairs([("cefotaxime", "cefotaxime"), ("heparin", "heparin")])
     text = "Cefotaxime given. Vicryl closure. Heparin drip, IV contrast; NSAID rash."
@@ -131,8 +131,8 @@ def test_merge_keeps_confident_or_named_drugs_adds_names_and_drops_events_inside
 def test_merge_drops_what_the_guideline_puts_out_of_scope_however_confident():
     """Sutures and dressings are no drugs even when the vocabulary names them ("Coban" is a
     monensin brand there) or the tagger is sure; "luminal" is anatomy, not phenobarbital."""
+    from clinnlp.lexicon.vocabulary import merge_drugs
     from clinnlp.modeling.align import SpanPrediction as Span
-    from clinnlp.modeling.vocabulary import merge_drugs
 
     text = (
         "Closed with 4-0 Vicryl, wrapped in Coban; luminal narrowing. Lidocaine given. "
@@ -156,7 +156,7 @@ def test_merge_drops_what_the_guideline_puts_out_of_scope_however_confident():
 
 
 def test_cleaned_vocabulary_is_cached_rebuilt_when_unreadable_and_optional(tmp_path, monkeypatch):
-    import clinnlp.modeling.vocabulary as v
+    import clinnlp.lexicon.vocabulary as v
 
     built = v.cached_drug_vocabulary(tmp_path)
     (cached,) = tmp_path.glob("drug-vocabulary-*.tsv")
