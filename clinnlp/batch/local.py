@@ -96,6 +96,7 @@ def annotate(
     fmt: str = "jsonl",
     model: str | Path | None = None,
     device: str | None = None,
+    precision: str = "auto",
     batch_size: int = 32,
     n_process: int = 1,
     max_bytes: int | None = MAX_DOCUMENT_BYTES,
@@ -120,6 +121,8 @@ def annotate(
         fmt: ``jsonl``, ``brat``, ``spacy`` or ``html``.
         model: a clinnlp model folder (the default model when omitted).
         device: ``cpu``, ``cuda``...; CUDA when present if omitted.
+        precision: ``auto``, ``bf16``, ``fp32`` or ``int8``
+            (:class:`clinnlp.modeling.tagger.Tagger`).
         batch_size: documents per batch through the pipeline and per commit.
         n_process: worker processes for ``nlp.pipe``.
         max_bytes: larger documents fail (``None``: no limit).
@@ -161,8 +164,9 @@ def annotate(
     if engine == "spark":  # the executors build their pipelines; the model is checked here
         check_model_dir(model_dir)
     elif nlp is None:  # before touching --out: a wrong model path must not leave a run behind
-        nlp = build_pipeline(model_dir, device=device)
+        nlp = build_pipeline(model_dir, device=device, precision=precision)
     config = _run_config(paths, fmt, model_dir, nlp, text_col, id_col, max_bytes, batch_size)
+    config["precision"] = precision
     if nlp is not None:
         # spaCy refuses texts over nlp.max_length characters (E088); max_bytes is the limit
         nlp.max_length = max(nlp.max_length, sys.maxsize if max_bytes is None else max_bytes)
@@ -187,7 +191,7 @@ def annotate(
 
             model_path = str(model_dir.resolve())
             results = spark.annotate_records(
-                session, records, model=model_path, batch_size=batch_size
+                session, records, model=model_path, batch_size=batch_size, precision=precision
             )
         else:
             assert nlp is not None

@@ -38,14 +38,18 @@ SCHEMA = "id string, document string, error string"
 
 
 @functools.cache
-def _pipeline(model: str | None, kb: str | None, linker: bool | None, batch_size: int) -> Any:
+def _pipeline(
+    model: str | None, kb: str | None, linker: bool | None, batch_size: int, precision: str
+) -> Any:
     """This worker's pipeline, built on its first task, torch on one thread."""
     import torch
 
     from clinnlp import load
 
     torch.set_num_threads(1)
-    nlp = load(model, device="cpu", batch_size=batch_size, kb=kb, linker=linker)
+    nlp = load(
+        model, device="cpu", batch_size=batch_size, kb=kb, linker=linker, precision=precision
+    )
     nlp.max_length = sys.maxsize  # the size limit is the caller's (--max-bytes), not spaCy's
     return nlp
 
@@ -69,6 +73,7 @@ def annotate_partition(
     kb: str | None = None,
     linker: bool | None = None,
     batch_size: int = 32,
+    precision: str = "auto",
 ) -> Iterator[pd.DataFrame]:
     """``mapInPandas`` body: frames of ``id``, ``text`` in; frames of :data:`SCHEMA` out."""
     import pandas as pd
@@ -76,7 +81,7 @@ def annotate_partition(
     from clinnlp.batch.core import annotate_records as core
     from clinnlp.events import adverse_drug_events
 
-    nlp = _pipeline(model, kb, linker, batch_size)
+    nlp = _pipeline(model, kb, linker, batch_size, precision)
     for frame in batches:
         rows: list[tuple[str, str | None, str | None]] = []
         records = []
@@ -106,6 +111,7 @@ def annotate(
     kb: str | None = None,
     linker: bool | None = None,
     batch_size: int = 32,
+    precision: str = "auto",
 ) -> DataFrame:
     """Annotate the ``text_col`` of every row of ``df``: a DataFrame of :data:`SCHEMA`, one
     row per input row (ids as strings). Lazy, as Spark always is: write or collect it.
@@ -118,12 +124,19 @@ def annotate(
         kb: the knowledge bases' folder on every executor (the default when ``None``);
             ``linker`` as for :func:`clinnlp.load`.
         batch_size: documents per batch of the pipeline.
+        precision: the tagger's precision on the executors (``auto``, ``bf16``, ``fp32``,
+            ``int8``).
     """
     from pyspark.sql import functions as F
 
     source = df.select(F.col(id_col).cast("string").alias("id"), F.col(text_col).alias("text"))
     body = functools.partial(
-        annotate_partition, model=model, kb=kb, linker=linker, batch_size=batch_size
+        annotate_partition,
+        model=model,
+        kb=kb,
+        linker=linker,
+        batch_size=batch_size,
+        precision=precision,
     )
     return source.mapInPandas(body, schema=SCHEMA)
 
@@ -178,6 +191,7 @@ def annotate_records(
     linker: bool | None = None,
     batch_size: int = 32,
     chunk: int | None = None,
+    precision: str = "auto",
 ) -> Iterator[Annotated | Failure]:
     """The Spark counterpart of :func:`clinnlp.batch.core.annotate_records` for the local
     run: records go to the executors ``chunk`` at a time (by default 16 batches per core);
@@ -195,7 +209,10 @@ def annotate_records(
         frame = pd.DataFrame({"id": [r.id for r in part], "text": [r.text for r in part]})
         df = spark.createDataFrame(frame, schema="id string, text string")
         df = df.repartition(min(parallelism, len(part)))
-        rows = annotate(df, model=model, kb=kb, linker=linker, batch_size=batch_size).collect()
+        result = annotate(
+            df, model=model, kb=kb, linker=linker, batch_size=batch_size, precision=precision
+        )
+        rows = result.collect()
         found = {row["id"]: row for row in rows}
         for record in part:
             row = found[record.id]

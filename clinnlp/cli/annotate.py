@@ -27,6 +27,13 @@ def annotate_cli(
         Path | None, typer.Option(help="clinnlp model folder (default: the shipped model).")
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="auto (bf16 where the CPU or GPU does it fast, else fp32), bf16, fp32, or int8 "
+            "(the encoder quantized; CPU only)."
+        ),
+    ] = "auto",
     batch_size: Annotated[
         int, typer.Option(min=1, help="Documents per batch (and per commit to --out).")
     ] = 32,
@@ -76,6 +83,7 @@ def annotate_cli(
         fmt=fmt,
         model=model,
         device=None if device == "auto" else device,
+        precision=precision,
         batch_size=batch_size,
         n_process=n_process,
         max_bytes=max_bytes,

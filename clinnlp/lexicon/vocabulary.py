@@ -15,6 +15,7 @@ yields "warfarin" and "5-fluorouracil" stays one name.
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import functools
 import hashlib
@@ -336,27 +337,47 @@ def merge_drugs(
     """
     vocabulary = vocabulary or drug_vocabulary()
     words = drug_terms().find(text) if terms else []
-    not_drugs = [(m.start, m.end) for m in words if m.drug == NOT_A_DRUG]
-
-    def overlaps(start: int, end: int, ranges: list[tuple[int, int]]) -> bool:
-        return any(s < end and start < e for s, e in ranges)
-
-    names = [(m.start, m.end) for m in vocabulary.find(text)]
-    names = [(s, e) for s, e in names if not overlaps(s, e, not_drugs)]
-    names += [
+    not_drugs = Intervals([(m.start, m.end) for m in words if m.drug == NOT_A_DRUG])
+    found = [(m.start, m.end) for m in vocabulary.find(text)]
+    found = [(s, e) for s, e in found if not not_drugs.overlaps(s, e)]
+    vocabulary_names = Intervals(found)
+    found += [
         (m.start, m.end)
         for m in words
-        if m.drug != NOT_A_DRUG and not overlaps(m.start, m.end, names)
+        if m.drug != NOT_A_DRUG and not vocabulary_names.overlaps(m.start, m.end)
     ]
+    names = Intervals(found)
 
     def keep(p: SpanPrediction) -> bool:
         if p.label != DRUG:
-            return not any(s <= p.start and p.end <= e for s, e in names)
-        if overlaps(p.start, p.end, not_drugs):
+            return not names.holds(p.start, p.end)
+        if not_drugs.overlaps(p.start, p.end):
             return False
-        return p.confidence >= min_confidence or overlaps(p.start, p.end, names)
+        return p.confidence >= min_confidence or names.overlaps(p.start, p.end)
 
     kept = [p for p in spans if keep(p)]
-    taken = [(p.start, p.end) for p in kept]
-    added = [SpanPrediction(DRUG, s, e, 1.0) for s, e in names if not overlaps(s, e, taken)]
+    taken = Intervals([(p.start, p.end) for p in kept])
+    added = [SpanPrediction(DRUG, s, e, 1.0) for s, e in found if not taken.overlaps(s, e)]
     return sorted(kept + added, key=lambda p: (p.start, p.end))
+
+
+class Intervals:
+    """Character ranges asked whether one overlaps or holds a span, by binary search (a long
+    note's thousands of names cost in proportion, not their square)."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
+        self.ranges = sorted(ranges)
+        self.starts = [s for s, _ in self.ranges]
+        self.reach: list[int] = []  # the farthest end among the ranges up to each
+        for _, end in self.ranges:
+            self.reach.append(max(end, self.reach[-1]) if self.reach else end)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether a range overlaps ``[start, end)``."""
+        i = bisect.bisect_left(self.starts, end)  # ranges that start before ``end``
+        return i > 0 and self.reach[i - 1] > start
+
+    def holds(self, start: int, end: int) -> bool:
+        """Whether one range holds all of ``[start, end)``."""
+        i = bisect.bisect_right(self.starts, start)  # ranges that start at or before it
+        return i > 0 and self.reach[i - 1] >= end

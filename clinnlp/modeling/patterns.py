@@ -329,10 +329,22 @@ def apply_patterns(
     span links that span; one that overlaps a span of another label is left alone."""
     out = list(spans)
     links: list[tuple[int, int]] = []
+    order = sorted(range(len(spans)), key=lambda k: spans[k].start)
+    starts = [spans[k].start for k in order]
+    longest = max((s.end - s.start for s in spans), default=0)
+    made: dict[tuple[int, int], int] = {}  # events made here, by span
+
+    def overlapping(start: int, end: int) -> list[int]:
+        lo = bisect.bisect_left(starts, start - longest)
+        hi = bisect.bisect_left(starts, end)
+        near = [k for k in order[lo:hi] if spans[k].end > start]
+        return sorted(near + [j for (s, e), j in made.items() if s < end and start < e])
+
     for att in attributions(text, spans):
-        hit = [j for j, s in enumerate(out) if s.start < att.end and att.start < s.end]
+        hit = overlapping(att.start, att.end)
         if not hit:
             out.append(SpanPrediction(EVENT, att.start, att.end, PATTERN_CONFIDENCE))
+            made[(att.start, att.end)] = len(out) - 1
             hit = [len(out) - 1]
         for j in hit:
             if out[j].label == EVENT and (att.drug, j) not in links:

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 CLINNLP_FILE = "clinnlp.json"
 RELATIONS_FILE = "relations.safetensors"
 REQUIRED_FILES = ("config.json", "model.safetensors")
+#: A text of more windows than this keeps no hidden states in memory while it is tagged.
+KEEP_STATES_WINDOWS = 32
 #: A relation is predicted when its probability reaches this.
 RELATION_THRESHOLD = 0.5
 
@@ -121,6 +123,26 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+#: The precisions a tagger runs in (see :class:`Tagger`).
+PRECISIONS = ("auto", "bf16", "fp32", "int8")
+
+
+def quantized(model: Any) -> Any:
+    """``model`` with its linear layers quantized dynamically to int8 (PyTorch's eager dynamic
+    quantization: fbgemm/x86 kernels with VNNI on x86, qnnpack on ARM)."""
+    import platform
+    import warnings
+
+    import torch
+
+    engines = torch.backends.quantized.supported_engines
+    if platform.machine().lower() in ("arm64", "aarch64") and "qnnpack" in engines:
+        torch.backends.quantized.engine = "qnnpack"
+    with warnings.catch_warnings():  # PyTorch points eager quantization users to torchao
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def bf16_supported(device: str) -> bool:
     """Whether bf16 autocast is fast here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
     import torch
@@ -179,8 +201,9 @@ class Tagger:
         meta: the contents of ``clinnlp.json`` (training config, scores, window settings;
             ``meta["relations"]`` configures the relation head).
         device: ``"cpu"``, ``"cuda"``...
-        precision: ``"auto"`` (bf16 autocast where the hardware does it fast), ``"bf16"``
-            or ``"fp32"``.
+        precision: ``"auto"`` (bf16 autocast where the hardware does it fast, else fp32),
+            ``"bf16"``, ``"fp32"`` or ``"int8"`` (the encoder's linear layers quantized
+            dynamically: weights int8, activations quantized per batch; CPU only).
         relations: the relation head of :mod:`clinnlp.modeling.relations`, if any.
     """
 
@@ -198,9 +221,14 @@ class Tagger:
         self.tokenizer = tokenizer
         self.meta = dict(meta or {})
         self.device = device
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ModelError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+        if precision not in PRECISIONS:
+            raise ModelError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if precision == "int8" and not device.startswith("cpu"):
+            raise ModelError("int8 precision runs on the CPU; use bf16 or fp32 on a GPU")
         self.use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(device))
+        self.int8 = precision == "int8"
+        if self.int8:
+            self.model = quantized(self.model)
         self.tags: list[str] = [model.config.id2label[i] for i in range(model.config.num_labels)]
         max_pos = int(getattr(model.config, "max_position_embeddings", 512))
         self.window = min(int(self.meta.get("window", 256)), max_pos) - 2
@@ -263,6 +291,8 @@ class Tagger:
         """Write the model (fp16 safetensors by default: half the size), tokenizer and meta."""
         import torch
 
+        if self.int8:
+            raise ModelError("an int8 tagger is a form for inference; save the model it came from")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         model = self.model
@@ -286,12 +316,14 @@ class Tagger:
         return path
 
     def _forward(
-        self, chunks: list[list[int]], batch_size: int, states: bool = False
+        self, chunks: list[list[int]], batch_size: int, states: bool | Sequence[bool] = False
     ) -> list[tuple[np.ndarray, Any]]:
         """Per-token log-probabilities of each chunk of subword ids (special tokens added) and,
-        with ``states``, its last hidden states (a ``(len + 2, hidden)`` tensor, [CLS] first)."""
+        with ``states`` (for all chunks, or a flag per chunk), its last hidden states (a
+        ``(len + 2, hidden)`` tensor, [CLS] first)."""
         import torch
 
+        keep = [states] * len(chunks) if isinstance(states, bool) else list(states)
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         pad_id = self.tokenizer.pad_token_id or 0
         order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
@@ -309,13 +341,13 @@ class Tagger:
                     seq = [cls_id, *chunks[i], sep_id]
                     ids[row, : len(seq)] = torch.tensor(seq)
                     mask[row, : len(seq)] = 1
-                logits, hidden = encode(
-                    self.model, ids.to(self.device), mask.to(self.device), states
-                )
+                need = any(keep[i] for i in idx)
+                logits, hidden = encode(self.model, ids.to(self.device), mask.to(self.device), need)
                 logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
                 for row, i in enumerate(idx):
                     n = len(chunks[i]) + 2
-                    out[i] = (logp[row, 1 : n - 1], hidden[row, :n].float() if states else None)
+                    kept = hidden[row, :n].float().clone() if keep[i] else None
+                    out[i] = (logp[row, 1 : n - 1], kept)
         return out
 
     def predict(
@@ -358,9 +390,13 @@ class Tagger:
         encoded = encode_texts(self.tokenizer, texts) if texts else []
         plans = [windows(len(e.ids), self.window, self.stride) if e.ids else [] for e in encoded]
         chunks = [e.ids[s:t] for e, plan in zip(encoded, plans, strict=True) for s, t in plan]
-        outputs = iter(self._forward(chunks, batch_size, states=with_relations))
+        # a long text keeps no hidden states from this pass (they would take memory in
+        # proportion to its length): its relation windows are encoded again, a batch at a time
+        kept = [with_relations and len(plan) <= KEEP_STATES_WINDOWS for plan in plans]
+        flags = [k for k, plan in zip(kept, plans, strict=True) for _ in plan]
+        outputs = iter(self._forward(chunks, batch_size, states=flags))
         results: list[tuple[list[SpanPrediction], list[RelationPrediction]]] = []
-        for text, enc, plan in zip(texts, encoded, plans, strict=True):
+        for text, enc, plan, keep in zip(texts, encoded, plans, kept, strict=True):
             per_window = [next(outputs) for _ in plan]
             if not enc.ids:
                 results.append(([], []))
@@ -378,17 +414,31 @@ class Tagger:
             stated: list[tuple[int, int]] = []
             if rules:
                 spans, stated = apply_patterns(text, clean_spans(text, spans))
-            found = (
-                self._relations(enc, plan, [w[1] for w in per_window], spans)
-                if with_relations
-                else []
-            )
+            found: list[RelationPrediction] = []
+            if with_relations:
+                states = (
+                    [w[1] for w in per_window]
+                    if keep
+                    else self._states_of([enc.ids[s:t] for s, t in plan], batch_size)
+                )
+                found = self._relations(enc, plan, states, spans, batch_size)
             if rules:
                 found = drop_crossed_links(text, spans, self._with_stated(found, stated))
                 found = narrative_links(text, spans, found, self._causes)
                 found = drop_indications(text, spans, found)
             results.append((spans, found))
         return results
+
+    def _states_of(
+        self, chunks: list[list[int]], batch_size: int
+    ) -> Callable[[list[int]], dict[int, Any]]:
+        """The hidden states of the windows asked for, encoded when asked (for long texts)."""
+
+        def states(wanted: list[int]) -> dict[int, Any]:
+            outs = self._forward([chunks[w] for w in wanted], batch_size, states=True)
+            return {w: hidden for w, (_, hidden) in zip(wanted, outs, strict=True)}
+
+        return states
 
     @property
     def _causes(self) -> str:
@@ -420,10 +470,13 @@ class Tagger:
         self,
         enc: Encoded,
         plan: list[tuple[int, int]],
-        states: list[Any],
+        states: Sequence[Any] | Callable[[list[int]], dict[int, Any]],
         spans: list[SpanPrediction],
+        batch_size: int = 32,
     ) -> list[RelationPrediction]:
-        """Score the candidate pairs of one text's spans (see :meth:`extract`)."""
+        """Score the candidate pairs of one text's spans (see :meth:`extract`); ``states``
+        holds each window's hidden states, or gives those of the windows asked for
+        (``batch_size`` at a time)."""
         import torch
 
         assert self.relations is not None
@@ -433,42 +486,61 @@ class Tagger:
             [s.label for s in spans], ranges, self.relation_types, int(config["max_distance"])
         )
         label_index = {label: i for i, label in enumerate(config["labels"])}
-        type_index = {name: i for i, name in enumerate(sorted(config["types"]))}
         by_window: dict[int, list[tuple[int, int, str]]] = {}
         for i, j, name in pairs:
             w = best_window(plan, ranges[i], ranges[j])
             if w is not None and spans[i].label in label_index and spans[j].label in label_index:
                 by_window.setdefault(w, []).append((i, j, name))
         found = []
+        needed = sorted(by_window)
         with torch.inference_mode():
-            for w, group in sorted(by_window.items()):
-                offset = plan[w][0] - 1  # [CLS] is row 0 of the window's states
-                used = sorted({k for i, j, _ in group for k in (i, j)})
-                row = {k: n for n, k in enumerate(used)}
-                entities = torch.tensor(
-                    [
-                        [ranges[k][0] - offset, ranges[k][1] - offset, label_index[spans[k].label]]
-                        for k in used
-                    ],
-                    device=self.device,
-                )
-                pair_rows = torch.tensor(
-                    [
-                        [
-                            row[i],
-                            row[j],
-                            type_index[name],
-                            distance_bucket(gap(ranges[i], ranges[j])),
-                        ]
-                        for i, j, name in group
-                    ],
-                    device=self.device,
-                )
-                logits = self.relations(states[w].to(self.device), entities, pair_rows)
-                for (i, j, name), p in zip(group, torch.sigmoid(logits).tolist(), strict=True):
-                    if p >= RELATION_THRESHOLD:
-                        found.append(RelationPrediction(name, i, j, float(p)))
+            for b in range(0, len(needed), batch_size):
+                group_windows = needed[b : b + batch_size]
+                if callable(states):
+                    got = states(group_windows)
+                else:
+                    got = {w: states[w] for w in group_windows}
+                for w in group_windows:
+                    found += self._score_window(by_window[w], plan[w][0] - 1, got[w], ranges, spans)
         return found
+
+    def _score_window(
+        self,
+        group: list[tuple[int, int, str]],
+        offset: int,
+        states: Any,
+        ranges: list[tuple[int, int]],
+        spans: list[SpanPrediction],
+    ) -> list[RelationPrediction]:
+        """The relations among ``group``'s pairs in one window (``offset``: the window's first
+        subword, less one for [CLS]; ``states``: its hidden states)."""
+        import torch
+
+        assert self.relations is not None
+        config = self.meta["relations"]
+        label_index = {label: i for i, label in enumerate(config["labels"])}
+        type_index = {name: i for i, name in enumerate(sorted(config["types"]))}
+        used = sorted({k for i, j, _ in group for k in (i, j)})
+        row = {k: n for n, k in enumerate(used)}
+        entities = [
+            [ranges[k][0] - offset, ranges[k][1] - offset, label_index[spans[k].label]]
+            for k in used
+        ]
+        pair_rows = [
+            [row[i], row[j], type_index[name], distance_bucket(gap(ranges[i], ranges[j]))]
+            for i, j, name in group
+        ]
+        with torch.inference_mode():
+            logits = self.relations(
+                states.to(self.device),
+                torch.tensor(entities, device=self.device),
+                torch.tensor(pair_rows, device=self.device),
+            )
+        return [
+            RelationPrediction(name, i, j, float(p))
+            for (i, j, name), p in zip(group, torch.sigmoid(logits).tolist(), strict=True)
+            if p >= RELATION_THRESHOLD
+        ]
 
 
 def encode(model: Any, input_ids: Any, attention_mask: Any, states: bool = True) -> tuple[Any, Any]:
@@ -517,10 +589,20 @@ class _Column(Sequence[int]):
 def best_window(
     plan: Sequence[tuple[int, int]], a: tuple[int, int], b: tuple[int, int]
 ) -> int | None:
-    """The window holding both token ranges with the widest margin on its nearer edge."""
+    """The window holding both token ranges with the widest margin on its nearer edge.
+
+    Windows run in order and are at most as long as the first, so only those starting
+    between ``hi - length`` and ``lo`` can hold both: a binary search finds them."""
     lo, hi = min(a[0], b[0]), max(a[1], b[1])
+    if not plan:
+        return None
+    length = max(e - s for s, e in plan[:2])
+    starts = _Column(plan, 0)
+    first = bisect.bisect_left(starts, hi - length)
+    last = bisect.bisect_right(starts, lo)
     best, margin = None, -1
-    for w, (s, e) in enumerate(plan):
+    for w in range(first, last):
+        s, e = plan[w]
         if s <= lo and hi <= e and min(lo - s, e - hi) > margin:
             best, margin = w, min(lo - s, e - hi)
     return best

@@ -139,6 +139,23 @@ def test_modeling_fp16_weights_and_bf16_inference_give_the_fp32_spans(confident_
     assert _spans(half) == reference
 
 
+def test_modeling_int8_inference_gives_the_fp32_spans(confident_model):
+    """Dynamic int8 quantization of the linear layers keeps the spans of a confident model;
+    an int8 tagger is for inference only (saving it is refused), and only on the CPU."""
+    from clinnlp.errors import ModelError
+
+    reference = _spans(Tagger.load(confident_model, device="cpu", precision="fp32"))
+    int8 = Tagger.load(confident_model, device="cpu", precision="int8")
+    assert int8.int8 and not int8.use_bf16
+    linear = type(int8.model.bert.encoder.layer[0].attention.self.query)
+    assert "quantized" in linear.__module__
+    assert _spans(int8) == reference
+    with pytest.raises(ModelError, match="int8"):
+        int8.save(Path("/nowhere"))
+    with pytest.raises(ModelError, match="precision must be one of"):
+        Tagger.load(confident_model, device="cpu", precision="int4")
+
+
 def test_modeling_pickled_weights_are_refused(tiny_model: Path, tmp_path: Path):
     folder = tmp_path / "pickled"
     folder.mkdir()
