@@ -143,3 +143,42 @@ def test_spark_local_session_binds_to_loopback_and_serves_no_ui() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["127.0.0.1", "127.0.0.1", "false", "None"], out.stdout
+
+
+@pytest.mark.slow
+def test_spark_local_cluster_separate_executors_write_what_the_local_engine_writes(
+    tiny_model: Path, notes: Path, tmp_path: Path
+) -> None:
+    """On ``local-cluster[2,1,2048]`` (two executor JVMs, each with its own Python workers, as
+    on a cluster) the CLI's Spark run writes the local engine's annotations, byte for byte.
+    In a fresh process: the module's local[2] session would be reused."""
+    import subprocess
+
+    local = tmp_path / "local"
+    cluster = tmp_path / "cluster"
+    base = [sys.executable, "-m", "clinnlp", "annotate", str(notes), "--model", str(tiny_model)]
+    subprocess.run([*base, "--out", str(local)], check=True, capture_output=True, timeout=600)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    done = subprocess.run(
+        [
+            *base,
+            "--out",
+            str(cluster),
+            "--engine",
+            "spark",
+            "--spark-master",
+            "local-cluster[2,1,2048]",
+            "--batch-size",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    def documents(out: Path) -> dict[str, dict]:
+        return {d["id"]: {**d, "metadata": None} for d in _jsonl(out / "annotations.jsonl")}
+
+    assert documents(cluster) == documents(local) and len(documents(local)) == 20
