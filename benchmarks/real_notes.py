@@ -1,6 +1,7 @@
 """The real-note table: the full pipeline of each model on the project's real clinical notes.
 
-    python benchmarks/real_notes.py predict NAME MODEL [--no-rules]   # runs/real-notes/NAME/
+    python benchmarks/real_notes.py predict NAME MODEL [--no-rules] [--precision P]
+    # writes runs/real-notes/NAME/
     python benchmarks/real_notes.py report [--json results/real-notes.json]
 
 ``predict`` runs ``clinnlp.load(MODEL)`` (text layer, tagger with the drug merge, the real-note
@@ -58,7 +59,11 @@ ROWS = [
     ("real-kept", "+ real notes (synthetic kept) + rules"),
     ("real-dropped", "+ real notes (synthetic dropped) + rules"),
     ("real-down", "+ real notes (synthetic down-weighted) + rules"),
+    ("chosen-fp32", "the chosen model, fp32 (a CPU without bf16)"),
+    ("chosen-int8", "the chosen model, int8 (--precision int8)"),
 ]
+#: Rows of one model at another precision: compared with the chosen row, never chosen.
+PRECISION_ROWS = ("chosen-fp32", "chosen-int8")
 GOALS = {
     "dev ADEs F1": 0.80,
     "dev Causes F1": 0.75,
@@ -74,12 +79,12 @@ def read_gold(name: str) -> list[Document]:
     return list(read_brat(SETS[name]))
 
 
-def predict(name: str, model: Path, rules: bool) -> None:
+def predict(name: str, model: Path, rules: bool, precision: str = "auto") -> None:
     """Write the pipeline's documents for every set to runs/real-notes/NAME/<set>.jsonl."""
     import clinnlp
     from clinnlp.pipeline import to_document
 
-    nlp = clinnlp.load(model, rules=rules, linker=False)
+    nlp = clinnlp.load(model, rules=rules, linker=False, precision=precision)
     nlp.max_length = 10_000_000
     out = RUNS / name
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +96,9 @@ def predict(name: str, model: Path, rules: bool) -> None:
             for doc, g in zip(docs, gold, strict=True)
         )
         (out / f"{set_name}.jsonl").write_text(lines, "utf-8")
-    (out / "meta.json").write_text(json.dumps({"model": str(model), "rules": rules}) + "\n")
+    (out / "meta.json").write_text(
+        json.dumps({"model": str(model), "rules": rules, "precision": precision}) + "\n"
+    )
 
 
 def _relabel(docs: list[Document], mapping: dict[str, str]) -> list[Document]:
@@ -283,7 +290,11 @@ def report(json_path: Path | None) -> None:
         "one-drug narratives"
     )
     print(format_table(rows))
-    scored = {k: selection_score(v) for k, v in rows.items() if k != "dictionary"}
+    scored = {
+        k: selection_score(v)
+        for k, v in rows.items()
+        if k != "dictionary" and k not in PRECISION_ROWS
+    }
     if scored:
         best = max(scored, key=scored.__getitem__)
         print(
@@ -311,6 +322,8 @@ def report(json_path: Path | None) -> None:
             "python benchmarks/real_notes.py report --json results/real-notes.json",
             {
                 "rows": rows,
+                "dev_notes": len(dev),
+                "dev_events": n_events,
                 "labels": dict(ROWS),
                 "predicted_with": meta,
                 "goals": GOALS,
@@ -326,11 +339,12 @@ def main() -> None:
     p.add_argument("name")
     p.add_argument("model", type=Path)
     p.add_argument("--no-rules", action="store_true")
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32", "int8"])
     r = sub.add_parser("report")
     r.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.command == "predict":
-        predict(args.name, args.model, not args.no_rules)
+        predict(args.name, args.model, not args.no_rules, args.precision)
     else:
         report(args.json)
 
