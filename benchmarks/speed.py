@@ -14,8 +14,16 @@ ratio to the full pipeline.
 In subprocesses: the cold start of ``clinnlp annotate`` on one note beside the import of torch
 and transformers alone (median of three); ``clinnlp annotate`` on the same notes with its peak
 resident memory; and the local engine beside the Spark engine (``--engine spark`` on
-``local[2]``, JVM start included) over ``--engines-limit`` notes (0: all). ``--json`` writes
-everything with the machine and date.
+``local[2]``, JVM start included) over ``--engines-limit`` notes (0: all).
+
+Three more measures, each in fresh processes: the cold start **by part** (importing torch and
+transformers, clinnlp and spaCy, the text layer, the tagger's weights, the drug vocabulary, the
+knowledge bases, the first note); the full pipeline and the plain pipeline **on a CPU without
+bf16**, simulated by turning oneDNN's and ATen's AVX-512 kernels off
+(``ONEDNN_MAX_CPU_ISA=AVX2_VNNI ATEN_CPU_CAPABILITY=avx2``, with which ``bf16_supported``
+reports none) over ``--no-bf16-limit`` notes; and **long notes** of 0.25, 0.5, 1 and 2 MB
+(MTSamples notes joined; ``--long-sizes``) through ``clinnlp annotate``, with seconds and peak
+resident memory each. ``--json`` writes everything with the machine and date.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from clinnlp.text import make_text_pipeline
 
 CLINNLP = str(Path(sys.executable).with_name("clinnlp"))
 FULL = "clinnlp: full pipeline (clinnlp.load, default precision)"
+INT8 = "clinnlp: full pipeline, int8 (--precision int8)"
 
 
 def timed(run: Callable[[], object], repeat: int = 2) -> float:
@@ -120,10 +129,80 @@ main()
 """
 
 
-def run_child(command: list[str]) -> float:
+#: The cold start of one note, part by part, in a fresh process: each part's seconds as JSON.
+PARTS = """
+import json, sys, time
+parts = {}
+t = time.perf_counter()
+def part(name):
+    global t
+    now = time.perf_counter(); parts[name] = now - t; t = now
+import torch, transformers
+part("import torch and transformers")
+import spacy, clinnlp.pipeline
+part("import spaCy and clinnlp")
+full = clinnlp.pipeline.build_pipeline(device="cpu")
+part("build the pipeline (text layer, components)")
+full.get_pipe("clinnlp_tagger").tagger
+part("tagger weights (encoder and relation head)")
+from clinnlp.lexicon.vocabulary import drug_terms, drug_vocabulary
+drug_vocabulary(), drug_terms()
+part("drug vocabulary (cached) and drug words")
+from clinnlp.pipeline.linker import _knowledge_base
+linker = full.get_pipe("clinnlp_linker")
+for label in linker.labels:
+    _knowledge_base(str(linker.folder(label)))
+part("knowledge bases (drugs, HPO)")
+full(open(sys.argv[1], encoding="utf-8").read())
+part("the first note")
+print(json.dumps(parts))
+"""
+
+#: The plain pipeline and clinnlp on the same notes, for a child without bf16 kernels.
+NO_BF16 = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+import speed
+from clinnlp import load
+from clinnlp.modeling.tagger import bf16_supported
+texts = [p.read_text("utf-8") for p in sorted(Path(sys.argv[1]).glob("*.txt"))]
+bs = int(sys.argv[2])
+full = load(device="cpu", batch_size=bs)
+list(full.pipe(texts[:4]))
+tagger = full.get_pipe("clinnlp_tagger").tagger
+int8 = load(device="cpu", batch_size=bs, precision="int8")
+list(int8.pipe(texts[:4]))
+print(json.dumps({
+    "bf16_supported": bf16_supported("cpu"),
+    "plain": speed.plain_pipeline(texts, bs, tagger.stride),
+    "clinnlp": speed.timed(lambda: list(full.pipe(texts, batch_size=bs))),
+    "clinnlp int8": speed.timed(lambda: list(int8.pipe(texts, batch_size=bs))),
+}))
+"""
+NO_BF16_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2_VNNI", "ATEN_CPU_CAPABILITY": "avx2"}
+
+
+def child_json(script: str, args: list[str], env: dict[str, str] | None = None) -> dict:
+    """The JSON a child Python process prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"a benchmark child failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_child(command: list[str], env: dict[str, str] | None = None) -> float:
     """Wall seconds of a subprocess."""
     started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = {**os.environ, **env} if env else None
+    done = subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment
+    )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr.decode()[-2000:]}")
     return time.perf_counter() - started
@@ -175,12 +254,50 @@ def subprocess_rows(paths: Sequence[Path], engine_paths: Sequence[Path], work: P
     }
 
 
+def cold_parts(note: Path, runs: int = 3) -> dict[str, float]:
+    """Seconds of each part of a cold start on one note: the median of ``runs`` processes."""
+    found = [child_json(PARTS, [str(note)]) for _ in range(runs)]
+    return {part: round(statistics.median(f[part] for f in found), 2) for part in found[0]}
+
+
+def without_bf16(paths: Sequence[Path], batch_size: int, work: Path) -> dict:
+    """The plain pipeline, clinnlp and clinnlp int8 on a CPU without bf16 (simulated)."""
+    notes = copy_notes(paths, work / "no-bf16")
+    here = str(Path(__file__).resolve().parent)
+    found = child_json(NO_BF16, [str(notes), str(batch_size), here], NO_BF16_ENV)
+    return {"notes": len(paths), "env": NO_BF16_ENV, **found}
+
+
+def long_notes(paths: Sequence[Path], sizes: Sequence[float], work: Path) -> dict[str, dict]:
+    """``clinnlp annotate`` on one note of each size (MB; MTSamples notes joined): seconds and
+    peak resident memory."""
+    joined = "\n\n".join(p.read_text("utf-8") for p in paths)
+    found = {}
+    for size in sizes:
+        want = int(size * 1_000_000)
+        text = (joined * (want // len(joined) + 1))[:want]
+        folder = work / f"long-{size}"
+        folder.mkdir()
+        (folder / "long.txt").write_text(text, "utf-8")
+        seconds, peak_mb = clinnlp_peak(
+            ["annotate", str(folder), "--out", str(work / f"long-out-{size}")], work
+        )
+        found[f"{size:g} MB"] = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb)}
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=Path, default=Path("corpora/data/mtsamples/notes"))
     parser.add_argument("--limit", type=int, default=300, help="notes to use (0: all)")
     parser.add_argument(
         "--engines-limit", type=int, default=0, help="notes for local vs Spark (0: all)"
+    )
+    parser.add_argument(
+        "--no-bf16-limit", type=int, default=100, help="notes for the CPU without bf16"
+    )
+    parser.add_argument(
+        "--long-sizes", default="0.25,0.5,1,2,5", help="long-note sizes in MB, comma-separated"
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", type=Path, default=None)
@@ -194,8 +311,11 @@ def main() -> None:
     text_nlp = make_text_pipeline()
     fp32 = Tagger.load(DEFAULT_MODEL, device="cpu", precision="fp32")
     bf16 = Tagger.load(DEFAULT_MODEL, device="cpu", precision="bf16")
+    int8 = Tagger.load(DEFAULT_MODEL, device="cpu", precision="int8")
     full = load(device="cpu", batch_size=args.batch_size)
+    full_int8 = load(device="cpu", batch_size=args.batch_size, precision="int8")
     list(full.pipe(texts[:4]))  # warm-up (and the linker's knowledge bases loaded)
+    list(full_int8.pipe(texts[:4]))
     bs = args.batch_size
     rows = {
         "text layer (scispaCy tokenizer, sentences, abbreviations)": timed(
@@ -211,11 +331,19 @@ def main() -> None:
         "tagger + relations (one encoder pass), bf16": timed(
             lambda: bf16.extract(texts, batch_size=bs)
         ),
+        "tagger + relations (one encoder pass), int8": timed(
+            lambda: int8.extract(texts, batch_size=bs)
+        ),
+        INT8: timed(lambda: list(full_int8.pipe(texts, batch_size=bs))),
         FULL: timed(lambda: list(full.pipe(texts, batch_size=bs))),
     }
+    sizes = [float(x) for x in args.long_sizes.split(",") if x]
     with tempfile.TemporaryDirectory() as tmp:
         engine_paths = every[: args.engines_limit] if args.engines_limit else every
         children = subprocess_rows(paths, engine_paths, Path(tmp))
+        parts = cold_parts(paths[0])
+        no_bf16 = without_bf16(paths[: args.no_bf16_limit], bs, Path(tmp))
+        long = long_notes(every[:200], sizes, Path(tmp))
 
     full_s = rows[FULL]
     goals = {
@@ -224,6 +352,10 @@ def main() -> None:
             "plain transformers token-classification pipeline (fp32)"
         ]
         / full_s,
+        "clinnlp int8 / clinnlp bf16 (this CPU)": full_s / rows[INT8],
+        "CPU without bf16: clinnlp / plain pipeline": no_bf16["plain"] / no_bf16["clinnlp"],
+        "CPU without bf16: clinnlp int8 / plain pipeline": no_bf16["plain"]
+        / no_bf16["clinnlp int8"],
         "Spark local[2] / local engine": children["spark_over_local_throughput"],
     }
     cpu = platform.processor() or platform.machine()
@@ -253,10 +385,31 @@ def main() -> None:
         f"{children['spark_over_local_throughput']:.2f}; same annotations.jsonl: "
         f"{children['spark_output_equals_local']})"
     )
+    print(
+        f"CPU without bf16 ({' '.join(f'{k}={v}' for k, v in NO_BF16_ENV.items())}; "
+        f"bf16 reported: {no_bf16['bf16_supported']}), {no_bf16['notes']} notes: plain pipeline "
+        f"{no_bf16['plain']:.1f} s, clinnlp {no_bf16['clinnlp']:.1f} s, clinnlp int8 "
+        f"{no_bf16['clinnlp int8']:.1f} s"
+    )
+    print("cold start by part (median of 3 processes, one note):")
+    for part, seconds in parts.items():
+        print(f"  {part:<56}{seconds:>6.2f} s")
+    rest = sum(parts.values()) - parts["import torch and transformers"]
+    print(f"  {'all but importing torch and transformers':<56}{rest:>6.2f} s")
+    print("long notes through clinnlp annotate (one note each):")
+    first = None
+    for size, found in long.items():
+        per_mb = found["seconds"] / float(size.split()[0])
+        first = first or per_mb
+        print(
+            f"  {size:>7}: {found['seconds']:>7.1f} s ({per_mb:.1f} s per MB, "
+            f"x{per_mb / first:.2f} of the smallest's), peak {found['peak_rss_mb']:,} MB"
+        )
     if args.json:
         record = {
             "command": f"python benchmarks/speed.py --limit {args.limit} "
-            f"--engines-limit {args.engines_limit}",
+            f"--engines-limit {args.engines_limit} --no-bf16-limit {args.no_bf16_limit} "
+            f"--long-sizes {args.long_sizes}",
             "date": time.strftime("%Y-%m-%d"),
             "machine": f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
             "torch": torch.__version__,
@@ -266,6 +419,9 @@ def main() -> None:
             "seconds": {k: round(v, 3) for k, v in rows.items()},
             "ratios": {k: round(v, 3) for k, v in goals.items()},
             **children,
+            "cold_start_parts_s": parts,
+            "without_bf16": no_bf16,
+            "long_notes": long,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
