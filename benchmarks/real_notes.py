@@ -3,6 +3,7 @@
     python benchmarks/real_notes.py predict NAME MODEL [--no-rules] [--precision P]
     # writes runs/real-notes/NAME/
     python benchmarks/real_notes.py report [--json results/real-notes.json]
+    python benchmarks/real_notes.py card MODEL [--json results/real-notes.json]  # model card
 
 ``predict`` runs ``clinnlp.load(MODEL)`` (text layer, tagger with the drug merge, the real-note
 rules unless ``--no-rules``, ConText; no linker: concepts are not scored here) over four sets
@@ -304,6 +305,8 @@ def report(json_path: Path | None) -> None:
             + ", ".join(f"{dict(ROWS)[k]} {v:.3f}" for k, v in scored.items())
             + f"; best: {dict(ROWS)[best]}"
         )
+        for line in goal_lines(rows[best]["dev"]):
+            print(line)
     print(
         "ADEs: reported adverse drug events (asserted, drug-linked) against gold ADEs neither "
         "Negated nor Hypothetical; AE: Adverse-Effect entities, any status; assert: status "
@@ -332,6 +335,69 @@ def report(json_path: Path | None) -> None:
         )
 
 
+def goal_lines(dev: dict) -> list[str]:
+    """Each goal of the real-notes issue against a row's dev figures: reached or not."""
+    lines = []
+    for goal, target in GOALS.items():
+        value = dev[goal.removeprefix("dev ")]
+        verdict = "reached" if value >= target else "not reached"
+        lines.append(f"goal {goal} >= {100 * target:.0f}: {100 * value:.1f}, {verdict}")
+    return lines
+
+
+CARD_START = "<!-- real-notes: written by benchmarks/real_notes.py card -->"
+
+
+def card(model: Path, json_path: Path) -> None:
+    """Write the model card's real-note section from a report JSON (the row chosen there, the
+    previous model beside it and the goals); an earlier such section is replaced."""
+    result = json.loads(json_path.read_text("utf-8"))
+    scores = result["selection"]["scores"]
+    chosen = max(scores, key=scores.__getitem__)
+    now, was = result["rows"][chosen]["dev"], result["rows"]["shipped-no-rules"]["dev"]
+    measures = [
+        ("reported adverse drug events F1", "ADEs F1"),
+        ("reported adverse drug events P / R", None),
+        ("Causes (drug -> event) F1", "Causes F1"),
+        ("'reports an ADE' per note F1", "note F1"),
+        ("false events per note with none", "false ADEs per empty note"),
+        ("Drug F1", "Drug F1"),
+        ("assertion of the events found", "assertion"),
+    ]
+
+    def cell(dev: dict, key: str | None) -> str:
+        if key is None:
+            return f"{100 * dev['ADEs P']:.1f} / {100 * dev['ADEs R']:.1f}"
+        if key == "false ADEs per empty note":
+            return f"{dev[key]:.2f}"
+        return f"{100 * dev[key]:.1f}"
+
+    lines = [
+        CARD_START,
+        "## Real clinical notes",
+        "",
+        f"The full pipeline with this model (`{result['labels'][chosen]}`) on the real-note dev "
+        f"set (corpora/mtsamples_ade/dev: {result['dev_notes']} MTSamples notes, "
+        f"{result['dev_events']} drug-attributed events; lenient, overlapping spans), beside the "
+        f"previous shipped model without the rules, from `{json_path.as_posix()}` "
+        f"({result['date']}; `python benchmarks/real_notes.py report`):",
+        "",
+        "| measure | this model | previous model |",
+        "|---|---:|---:|",
+        *(f"| {label} | {cell(now, key)} | {cell(was, key)} |" for label, key in measures),
+        "",
+        "Goals of the real-notes issue: "
+        + "; ".join(line.removeprefix("goal ") for line in goal_lines(now))
+        + ".",
+        "",
+    ]
+    readme = model / "README.md"
+    text = readme.read_text("utf-8")
+    text = text.split(CARD_START)[0].rstrip("\n") + "\n\n" + "\n".join(lines)
+    readme.write_text(text, "utf-8")
+    print(f"Wrote {readme}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -342,9 +408,14 @@ def main() -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32", "int8"])
     r = sub.add_parser("report")
     r.add_argument("--json", type=Path, default=None)
+    c = sub.add_parser("card")
+    c.add_argument("model", type=Path)
+    c.add_argument("--json", type=Path, default=ROOT / "results" / "real-notes.json")
     args = parser.parse_args()
     if args.command == "predict":
         predict(args.name, args.model, not args.no_rules, args.precision)
+    elif args.command == "card":
+        card(args.model, args.json)
     else:
         report(args.json)
 
