@@ -153,7 +153,7 @@ def run(base: Path, work: Path, json_path: Path | None) -> None:
     if json_path is not None:
         write_result(
             json_path,
-            "python benchmarks/review_loop.py BASE_MODEL --json results/review-loop.json",
+            f"python benchmarks/review_loop.py {base.as_posix()} --json results/review-loop.json",
             {
                 "base_model": str(base),
                 "corrections": total,
