@@ -327,7 +327,10 @@ _NOT_DRUG_WORDS = frozenset(
     """severe mild moderate terrible horrible bad worse worst better good great awful
     extreme extremely really very some any every daily nightly weekly monthly doctor doc
     pharmacist nurse med meds medicine medicines medication medications pill pills tablet
-    tablets dose doses drug drugs exertion exercise diet food foods""".split()
+    tablets dose doses drug drugs exertion exercise diet food foods
+    oral orally po topical topically intravenous intravenously iv im intramuscular
+    subcutaneous subcutaneously sc sq inhaled inhalation nasal intranasal rectal""".split()
+    # routes: the guideline leaves them out of the Drug span, and alone they name no drug
 )
 
 
@@ -352,16 +355,75 @@ def drop_non_drugs(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
     return [p for p in spans if p.label != DRUG or not not_a_drug(p)]
 
 
+#: What joins the items of a list of findings: "nausea, vomiting or diarrhea".
+_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or|and/or)\s+|\s*/\s*)")
+#: An item of at most three words before or after a list's join.
+_ITEM_BEFORE = re.compile(r"(?<![\w-])([A-Za-z][\w-]*(?:[ \t]+[A-Za-z][\w-]*){0,2})$")
+_ITEM_AFTER = re.compile(r"^([A-Za-z][\w-]*(?:[ \t]+[A-Za-z][\w-]*){0,2})")
+
+
+def complete_lists(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """Spans plus the items a tagger left out of a list of events it tagged twice or more:
+    where two ``Adverse-Effect`` spans are joined as list items ("vomiting or diarrhea"), the
+    untagged item just before or after them ("nausea, ...") is one too when each of its words
+    is a finding word (so "nausea" joins, "metformin" or "good adherence" do not)."""
+    events = sorted((p for p in spans if p.label == EVENT), key=lambda p: p.start)
+    taken = sorted((p.start, p.end) for p in spans)
+    starts = [s for s, _ in taken]
+
+    def free(start: int, end: int) -> bool:
+        i = bisect.bisect_left(starts, end)
+        return all(e <= start for _, e in taken[max(0, i - 3) : i])
+
+    def longest(start: int, words: list[re.Match[str]], backward: bool) -> tuple[int, int] | None:
+        """The longest run of finding words (up to three) that ends (or starts) the item."""
+        best = None
+        for n in range(1, min(3, len(words)) + 1):
+            run = words[-n:] if backward else words[:n]
+            if not all(is_finding(w.group().lower()) for w in run):
+                break
+            best = (start + run[0].start(), start + run[-1].end())
+        return best if best is not None and free(*best) else None
+
+    added: list[SpanPrediction] = []
+    for a, b in zip(events, events[1:], strict=False):
+        if not _LIST_JOIN.fullmatch(text[a.end : b.start]):
+            continue
+        confidence = min(a.confidence, b.confidence)
+        head = text[max(0, a.start - 60) : a.start]
+        join = re.search(r",\s*$", head)
+        if join:
+            found = _ITEM_BEFORE.search(head[: join.start()])
+            if found:
+                offset = a.start - len(head) + found.start(1)
+                words = list(re.finditer(r"[\w-]+", found.group(1)))
+                span = longest(offset, words, backward=True)
+                if span:
+                    added.append(SpanPrediction(EVENT, *span, confidence))
+        tail = text[b.end : b.end + 60]
+        join = _LIST_JOIN.match(tail)
+        if join and join.end() > 0:
+            found = _ITEM_AFTER.match(tail[join.end() :])
+            if found:
+                offset = b.end + join.end()
+                words = list(re.finditer(r"[\w-]+", found.group(1)))
+                span = longest(offset, words, backward=False)
+                if span:
+                    added.append(SpanPrediction(EVENT, *span, confidence))
+    return sorted([*spans, *added], key=lambda p: (p.start, p.end))
+
+
 def clean_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
     """Every span rule of this module, in order: trim span edges, join fragments, then drop
     generic events, analytes, words that name no drug, lab values, and the signs listed
-    beside the syndrome they make up."""
+    beside the syndrome they make up; last, complete the lists of events a tagger tagged in
+    part."""
     out = join_fragments(text, trim_spans(text, spans))
     out = drop_generic_events(text, out)
     out = drop_analytes(text, out)
     out = drop_non_drugs(text, out)
     out = drop_lab_values(text, out)  # after the analytes: "SpO2 98%" is no concentration
-    return drop_syndrome_signs(text, out)
+    return complete_lists(text, drop_syndrome_signs(text, out))
 
 
 #: An event that names a syndrome (made up of the signs listed beside it).

@@ -262,3 +262,47 @@ def test_rules_trim_spans_to_the_guidelines_edges() -> None:
         (DRUG, "Zoloft"),
         (EVENT, "hives"),
     ]
+
+
+def test_rules_a_route_alone_is_not_a_drug() -> None:
+    from clinnlp.modeling.rules import drop_non_drugs
+
+    text = "Oral thrush secondary to inhaled steroid use; IV vancomycin."
+    spans = [
+        span(text, DRUG, "Oral"),
+        span(text, DRUG, "inhaled"),
+        span(text, DRUG, "steroid"),
+        span(text, DRUG, "IV"),
+        span(text, DRUG, "vancomycin"),
+    ]
+    assert texts(text, drop_non_drugs(text, spans)) == [(DRUG, "steroid"), (DRUG, "vancomycin")]
+
+
+def test_rules_a_list_of_events_tagged_in_part_is_completed() -> None:
+    from clinnlp.modeling.rules import complete_lists
+
+    text = "Denies nausea, vomiting or diarrhea on metformin."
+    spans = [
+        span(text, EVENT, "vomiting"),
+        span(text, EVENT, "diarrhea"),
+        span(text, DRUG, "metformin"),
+    ]
+    assert texts(text, complete_lists(text, spans)) == [
+        (EVENT, "nausea"),  # "Denies" is no finding word: it stays out
+        (EVENT, "vomiting"),
+        (EVENT, "diarrhea"),
+        (DRUG, "metformin"),
+    ]
+    text = "Good adherence, vomiting and diarrhea, rash."
+    spans = [span(text, EVENT, "vomiting"), span(text, EVENT, "diarrhea")]
+    assert texts(text, complete_lists(text, spans)) == [
+        (EVENT, "vomiting"),
+        (EVENT, "diarrhea"),
+        (EVENT, "rash"),  # after the list, too; "adherence" names no finding
+    ]
+    # one tagged event is no list; an item already tagged is left alone
+    text = "Nausea, vomiting on metformin, rash."
+    alone = [span(text, EVENT, "vomiting")]
+    assert complete_lists(text, alone) == alone
+    spans = [span(text, EVENT, "Nausea"), span(text, EVENT, "vomiting")]
+    assert complete_lists(text, spans) == spans
