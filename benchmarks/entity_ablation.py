@@ -32,7 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recipes import ALL, SHIPPED, slug  # noqa: E402
+from recipes import ALL, slug  # noqa: E402
+from recipes import PREVIOUS_SHIPPED as SHIPPED  # noqa: E402
 
 from clinnlp.schema import Document, Entity  # noqa: E402
 
