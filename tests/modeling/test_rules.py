@@ -161,6 +161,10 @@ def test_rules_words_that_name_no_drug_are_not_drugs() -> None:
         span(text, DRUG, "metformin"),
     ]
     assert texts(text, drop_non_drugs(text, spans)) == [(DRUG, "Lexapro"), (DRUG, "metformin")]
+    # a route alone names no drug either
+    text = "Oral thrush secondary to inhaled steroid use; IV vancomycin."
+    spans = [span(text, DRUG, w) for w in ("Oral", "inhaled", "steroid", "IV", "vancomycin")]
+    assert texts(text, drop_non_drugs(text, spans)) == [(DRUG, "steroid"), (DRUG, "vancomycin")]
 
 
 def test_rules_signs_listed_beside_their_syndrome_are_not_events_of_their_own() -> None:
@@ -262,20 +266,6 @@ def test_rules_trim_spans_to_the_guidelines_edges() -> None:
         (DRUG, "Zoloft"),
         (EVENT, "hives"),
     ]
-
-
-def test_rules_a_route_alone_is_not_a_drug() -> None:
-    from clinnlp.modeling.rules import drop_non_drugs
-
-    text = "Oral thrush secondary to inhaled steroid use; IV vancomycin."
-    spans = [
-        span(text, DRUG, "Oral"),
-        span(text, DRUG, "inhaled"),
-        span(text, DRUG, "steroid"),
-        span(text, DRUG, "IV"),
-        span(text, DRUG, "vancomycin"),
-    ]
-    assert texts(text, drop_non_drugs(text, spans)) == [(DRUG, "steroid"), (DRUG, "vancomycin")]
 
 
 def test_rules_a_list_of_events_tagged_in_part_is_completed() -> None:
