@@ -76,7 +76,9 @@ def rows() -> list[dict]:
             "page": "docs/quality-linking.md",
         },
         {
-            "measure": "speed, 2-core CPU: words/s (× plain transformers pipeline)",
+            "measure": f"speed ({speed['machine'].split(',')[0]}, "
+            f"{speed['machine'].split(',')[2].strip()}, 2 cores): words/s "
+            "(× plain transformers pipeline)",
             "value": f"{speed['words'] / speed['seconds'][_full(speed)]:,.0f} "
             f"(×{speed['ratios']['clinnlp / plain transformers pipeline']:.1f})",
             "goal": "×4",

@@ -249,6 +249,22 @@ def join_fragments(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
     return out
 
 
+#: "difficulty" or "trouble" and the act it names: one event ("difficulty swallowing").
+_DIFFICULTY_ACT = re.compile(r"(?:difficulty|trouble)([ \t]+(?:with[ \t]+)?[a-z]+ing)\b", re.I)
+
+
+def complete_difficulties(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
+    """An event that ends in "difficulty" or "trouble" takes the act that follows it
+    ("difficulty" of "difficulty swallowing" becomes "difficulty swallowing")."""
+    out = []
+    for p in spans:
+        found = _DIFFICULTY_ACT.match(text, max(p.start, p.end - 10), p.end + 40)
+        if p.label == EVENT and found and found.start(1) == p.end:
+            p = SpanPrediction(EVENT, p.start, found.end(1), p.confidence)
+        out.append(p)
+    return out
+
+
 def drop_generic_events(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
     """Spans less the events that are only a generic reaction word (guideline decision 1); an
     event that is a drug name and a generic word ("penicillin allergy") becomes that Drug."""
@@ -418,7 +434,7 @@ def clean_spans(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredicti
     generic events, analytes, words that name no drug, lab values, and the signs listed
     beside the syndrome they make up; last, complete the lists of events a tagger tagged in
     part."""
-    out = join_fragments(text, trim_spans(text, spans))
+    out = complete_difficulties(text, join_fragments(text, trim_spans(text, spans)))
     out = drop_generic_events(text, out)
     out = drop_analytes(text, out)
     out = drop_non_drugs(text, out)

@@ -296,3 +296,16 @@ def test_rules_a_list_of_events_tagged_in_part_is_completed() -> None:
     assert complete_lists(text, alone) == alone
     spans = [span(text, EVENT, "Nausea"), span(text, EVENT, "vomiting")]
     assert complete_lists(text, spans) == spans
+
+
+def test_rules_difficulty_takes_the_act_it_names() -> None:
+    from clinnlp.modeling.rules import complete_difficulties
+
+    text = "Mild difficulty swallowing; trouble with walking; difficulty."
+    spans = [span(text, EVENT, "difficulty"), span(text, EVENT, "trouble")]
+    spans.append(span(text, EVENT, "difficulty", nth=1))
+    assert [t for _, t in texts(text, complete_difficulties(text, spans))] == [
+        "difficulty swallowing",
+        "trouble with walking",
+        "difficulty",
+    ]
