@@ -56,7 +56,8 @@ def rows() -> list[dict]:
         real_row("real notes: 'reports an ADE' per note F1", "note F1", "dev note F1"),
         real_row(
             "real notes: false events per note with none", "false ADEs per empty note", None, False
-        ),
+        )
+        | {"goal": "≤ 0.10"},  # the real-notes issue's, not in GOALS (lower is better)
         real_row("real notes: Drug F1", "Drug F1", "dev Drug F1"),
         real_row("real notes: assertion of the events found", "assertion", "dev assertion"),
         {
