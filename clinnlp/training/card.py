@@ -62,9 +62,10 @@ def model_card(meta: dict[str, Any]) -> str:
         "Weights: Apache-2.0, like the base encoder. The training corpora keep their own terms:",
         "ADE-Corpus-V2 (cite Gurulingappa et al., J Biomed Inform 2012), BC5CDR (US Government",
         "work, public domain; cite Li et al., Database 2016), the drug names of",
-        "drug-named-entity-recognition (MIT) and clinnlp's synthetic notes (Apache-2.0). This is a",
-        "research tool: it will miss or invent events in clinical notes; a person must review",
-        "its output before any clinical or regulatory use.",
+        "drug-named-entity-recognition (MIT), clinnlp's synthetic notes and its annotations of",
+        "MTSamples notes (Apache-2.0; the MTSamples texts are CC0). This is a research tool: it",
+        "will miss or invent events in clinical notes; a person must review its output before",
+        "any clinical or regulatory use.",
         "",
     ]
     return "\n".join(lines)
