@@ -250,7 +250,8 @@ def join_fragments(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
 
 
 #: "difficulty" or "trouble" and the act it names: one event ("difficulty swallowing").
-_DIFFICULTY_ACT = re.compile(r"(?:difficulty|trouble)([ \t]+(?:with[ \t]+)?[a-z]+ing)\b", re.I)
+_DIFFICULTY = re.compile(r"\b(?:difficulty|trouble)$", re.I)
+_ACT = re.compile(r"[ \t]+(?:with[ \t]+)?[a-z]+ing\b", re.I)
 
 
 def complete_difficulties(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPrediction]:
@@ -258,9 +259,9 @@ def complete_difficulties(text: str, spans: Sequence[SpanPrediction]) -> list[Sp
     ("difficulty" of "difficulty swallowing" becomes "difficulty swallowing")."""
     out = []
     for p in spans:
-        found = _DIFFICULTY_ACT.match(text, max(p.start, p.end - 10), p.end + 40)
-        if p.label == EVENT and found and found.start(1) == p.end:
-            p = SpanPrediction(EVENT, p.start, found.end(1), p.confidence)
+        act = _ACT.match(text, p.end) if p.label == EVENT else None
+        if act and _DIFFICULTY.search(text, p.start, p.end):
+            p = SpanPrediction(EVENT, p.start, act.end(), p.confidence)
         out.append(p)
     return out
 
@@ -383,13 +384,10 @@ def complete_lists(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
     where two ``Adverse-Effect`` spans are joined as list items ("vomiting or diarrhea"), the
     untagged item just before or after them ("nausea, ...") is one too when each of its words
     is a finding word (so "nausea" joins, "metformin" or "good adherence" do not)."""
-    events = sorted((p for p in spans if p.label == EVENT), key=lambda p: p.start)
-    taken = sorted((p.start, p.end) for p in spans)
-    starts = [s for s, _ in taken]
+    from clinnlp.lexicon.vocabulary import Intervals
 
-    def free(start: int, end: int) -> bool:
-        i = bisect.bisect_left(starts, end)
-        return all(e <= start for _, e in taken[max(0, i - 3) : i])
+    events = sorted((p for p in spans if p.label == EVENT), key=lambda p: p.start)
+    taken = Intervals((p.start, p.end) for p in spans)
 
     def longest(start: int, words: list[re.Match[str]], backward: bool) -> tuple[int, int] | None:
         """The longest run of finding words (up to three) that ends (or starts) the item."""
@@ -399,7 +397,7 @@ def complete_lists(text: str, spans: Sequence[SpanPrediction]) -> list[SpanPredi
             if not all(is_finding(w.group().lower()) for w in run):
                 break
             best = (start + run[0].start(), start + run[-1].end())
-        return best if best is not None and free(*best) else None
+        return best if best is not None and not taken.overlaps(*best) else None
 
     added: list[SpanPrediction] = []
     for a, b in zip(events, events[1:], strict=False):
