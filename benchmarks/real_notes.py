@@ -254,6 +254,17 @@ COLUMNS = [
 ]
 
 
+#: Figures shown as they are (a count or a rate per note), not as percentages.
+RAW = ("false ADEs per empty note", "analytes as Drug")
+
+
+def show(measure: str, value: float | int) -> str:
+    """A figure as the tables print it: percent with one decimal, or as it is for :data:`RAW`."""
+    if measure in RAW:
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+    return f"{100 * value:.1f}"
+
+
 def format_table(rows: dict[str, dict]) -> str:
     width = max(len(label) for _, label in ROWS) + 1
     head = f"{'model':<{width}}" + "".join(f"{c[0]:>10}" for c in COLUMNS)
@@ -264,12 +275,7 @@ def format_table(rows: dict[str, dict]) -> str:
         cells = []
         for _, part, measure in COLUMNS:
             value = rows[key][part].get(measure)
-            if value is None:
-                cells.append(f"{'–':>10}")
-            elif measure in ("false ADEs per empty note", "analytes as Drug"):
-                cells.append(f"{value:>10.2f}" if isinstance(value, float) else f"{value:>10}")
-            else:
-                cells.append(f"{100 * value:>10.1f}")
+            cells.append(f"{'–' if value is None else show(measure, value):>10}")
         lines.append(f"{label:<{width}}" + "".join(cells))
     return "\n".join(lines)
 
@@ -339,30 +345,25 @@ def report(json_path: Path | None) -> None:
 OTHER_GOALS = [
     ("dev AE P (at R >= 75)", "dev", "AE P", 0.70, True),
     ("dev AE R", "dev", "AE R", 0.75, True),
-    ("dev false ADEs per empty note <=", "dev", "false ADEs per empty note", 0.1, False),
+    ("dev false ADEs per empty note", "dev", "false ADEs per empty note", 0.1, False),
     ("narratives reactions F1", "narratives", "AE F1", 0.75, True),
-    ("narratives analytes as Drug <=", "narratives", "analytes as Drug", 0, False),
+    ("narratives analytes as Drug", "narratives", "analytes as Drug", 0, False),
 ]
 
 
 def goal_lines(figures: dict) -> list[str]:
     """Each goal of the real-notes issue against a row's figures (``rows[name]``): reached or
     not."""
+    goals = [(g, "dev", g.removeprefix("dev "), t, True) for g, t in GOALS.items()]
     lines = []
-    for goal, target in GOALS.items():
-        value = figures["dev"][goal.removeprefix("dev ")]
-        verdict = "reached" if value >= target else "not reached"
-        lines.append(f"goal {goal} >= {100 * target:.0f}: {100 * value:.1f}, {verdict}")
-    for goal, part, key, target, higher in OTHER_GOALS:
+    for goal, part, key, target, higher in [*goals, *OTHER_GOALS]:
         value = figures[part][key]
         reached = value >= target if higher else value <= target
-        verdict = "reached" if reached else "not reached"
-        if isinstance(value, float) and key != "false ADEs per empty note":
-            shown, aim = f"{100 * value:.1f}", f"{100 * target:.0f}"
-        else:
-            shown, aim = f"{value:.2f}" if isinstance(value, float) else str(value), str(target)
-        op = "" if goal.endswith("<=") else " >="
-        lines.append(f"goal {goal}{op} {aim}: {shown}, {verdict}")
+        aim = str(target) if key in RAW else f"{100 * target:.0f}"
+        lines.append(
+            f"goal {goal} {'>=' if higher else '<='} {aim}: {show(key, value)}, "
+            f"{'reached' if reached else 'not reached'}"
+        )
     return lines
 
 
@@ -388,10 +389,8 @@ def card(model: Path, json_path: Path) -> None:
 
     def cell(dev: dict, key: str | None) -> str:
         if key is None:
-            return f"{100 * dev['ADEs P']:.1f} / {100 * dev['ADEs R']:.1f}"
-        if key == "false ADEs per empty note":
-            return f"{dev[key]:.2f}"
-        return f"{100 * dev[key]:.1f}"
+            return f"{show('ADEs P', dev['ADEs P'])} / {show('ADEs R', dev['ADEs R'])}"
+        return show(key, dev[key])
 
     lines = [
         CARD_START,
