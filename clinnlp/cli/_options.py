@@ -90,24 +90,24 @@ Labels = Annotated[
 @dataclass(frozen=True)
 class RecipeOptions:
     """The training options ``train`` and ``cv`` share (a recipe but for corpora and labels),
-    as the command line gave them."""
+    as the command line gave them; their defaults are :class:`TrainConfig`'s."""
 
     base: Path | None = None
-    epochs: int = 8
-    lr: float = 1e-4
-    batch_size: int = 16
-    seed: int = 13
-    dev_fraction: float = 0.1
-    patience: int = 3
-    max_steps: int | None = None
+    epochs: int = TrainConfig.epochs
+    lr: float = TrainConfig.lr
+    batch_size: int = TrainConfig.batch_size
+    seed: int = TrainConfig.seed
+    dev_fraction: float = TrainConfig.dev_fraction
+    patience: int = TrainConfig.patience
+    max_steps: int | None = TrainConfig.max_steps
     device: str = "auto"
-    precision: str = "auto"
+    precision: str = TrainConfig.precision
     label_map: list[str] | None = None
-    vocabulary: bool = False
-    relations: bool = True
+    vocabulary: bool = TrainConfig.vocabulary
+    relations: bool = TrainConfig.relations
     sample: list[str] | None = None
-    weak_doses: bool = True
-    vocabulary_exhaustive: bool = False
+    weak_doses: bool = TrainConfig.weak_doses
+    vocabulary_exhaustive: bool = TrainConfig.vocabulary_exhaustive
 
     def config(self, sources: list[str], labels: str | None) -> TrainConfig:
         """The :class:`TrainConfig` of these options, ``sources`` (as written) and
